@@ -1,0 +1,109 @@
+# mlxn: a plain GNU Makefile.
+#   make            library (static and shared), the mlxn CLI, tests, benches
+#   make test       every test that needs no GPU (the CPU backend)
+#   make test-gpu   the same tests on the CUDA backend (skips without a GPU)
+#   make bench      microbenchmarks (on the GPU when present)
+#   make clean
+# Options: CUDA=0/1 (default: 1 when nvcc is found), SANITIZE=address,undefined
+# (C code under ASan/UBSan), OPT=-O2, BUILD=build.
+
+BUILD ?= build
+CC ?= cc
+OPT ?= -O2
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifeq ($(origin CUDA),undefined)
+CUDA := $(if $(NVCC),1,0)
+endif
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -fPIC -pthread \
+          -Iinclude -Isrc -Ikernels -I. -MMD -MP $(EXTRA_CFLAGS)
+LDLIBS := -ldl -lpthread -lm
+LDFLAGS :=
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(wildcard src/core/*.c src/graph/*.c src/ops/*.c src/model/*.c \
+                      src/backend/cpu/*.c kernels/cpu/*.c)
+CU_SRC := $(sort $(wildcard kernels/cuda/*.cu))
+CPU_KERNEL_SRC := $(sort $(wildcard kernels/cpu/*.c))
+GEN_SRC := $(BUILD)/gen/cpu_kernels.c $(BUILD)/gen/cuda_names.c
+
+ifeq ($(CUDA),1)
+CFLAGS += -DMLXN_WITH_CUDA -I$(CUDA_HOME)/include
+LIB_SRC += $(wildcard src/backend/cuda/*.c)
+GEN_SRC += $(BUILD)/gen/cuda_fatbins.c
+FATBINS := $(CU_SRC:kernels/cuda/%.cu=$(BUILD)/cuda/%.fatbin)
+NVCCFLAGS := -O3 -std=c++17 -Ikernels -Ikernels/cuda -Xcompiler -Wall \
+             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+             $(EXTRA_NVCCFLAGS)
+endif
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c tests/ops/*.c))
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+BENCH_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(BENCH_SRC),$(wildcard bench/*.c)))
+
+.PHONY: all test test-gpu bench clean
+all: $(BUILD)/libmlxn.a $(BUILD)/libmlxn.so $(BUILD)/mlxn $(TEST_BIN) $(BENCH_BIN)
+
+$(BUILD)/gen/cpu_kernels.c: $(CPU_KERNEL_SRC) scripts/gen_kernels.sh | $(BUILD)/gen
+	@sh scripts/gen_kernels.sh cpu $@ $(CPU_KERNEL_SRC)
+$(BUILD)/gen/cuda_names.c: $(CU_SRC) scripts/gen_kernels.sh | $(BUILD)/gen
+	@sh scripts/gen_kernels.sh names $@ $(CU_SRC)
+$(BUILD)/gen/cuda_fatbins.c: $(FATBINS) scripts/gen_kernels.sh | $(BUILD)/gen
+	@sh scripts/gen_kernels.sh fatbin $@ $(FATBINS)
+$(BUILD)/obj/gen/cuda_fatbins.o: $(FATBINS)
+$(BUILD)/gen:
+	@mkdir -p $@
+
+$(BUILD)/cuda/%.fatbin: kernels/cuda/%.cu $(wildcard kernels/cuda/*.cuh kernels/params/*.h)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -fatbin -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += -Itests
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmlxn.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/libmlxn.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mlxn: $(TOOL_OBJ) $(BUILD)/libmlxn.a
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libmlxn.a $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT_OBJ) $(BUILD)/libmlxn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libmlxn.a $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_SUPPORT_OBJ) $(BUILD)/libmlxn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_SUPPORT_OBJ) $(BUILD)/libmlxn.a $(LDLIBS)
+
+test: $(TEST_BIN) $(BUILD)/mlxn
+	@sh scripts/run_tests.sh cpu $(TEST_BIN)
+
+test-gpu: $(TEST_BIN) $(BUILD)/mlxn
+	@sh scripts/run_tests.sh cuda $(TEST_BIN)
+
+bench: $(BENCH_BIN)
+	@set -e; for b in $(BENCH_BIN); do echo "== $$b"; $$b; done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
