@@ -478,6 +478,17 @@ mlxn_status mlxn_encoder_wait(mlxn_encoder *enc);
 /* Dispatches encoded into the current command buffer so far. */
 int mlxn_encoder_pending_dispatches(const mlxn_encoder *enc);
 
+/* Write a few bytes into a buffer in queue order: after the work encoded
+ * before, before the work encoded after, without waiting (the way
+ * per-token scalars such as a position reach a replayed graph). n is a
+ * multiple of 4 up to MLXN_MAX_UPDATE_BYTES; the view offset plus `offset`
+ * must be 4-aligned. The data is copied at call time. Not allowed while
+ * capturing. */
+#define MLXN_MAX_UPDATE_BYTES 256
+mlxn_status mlxn_encoder_update_buffer(mlxn_encoder *enc, mlxn_buffer *buf,
+                                       size_t offset, const void *data,
+                                       size_t n);
+
 /* ---------------------------------------------------------------------------
  * Capture mode and the recorded graph
  * ------------------------------------------------------------------------- */
@@ -565,10 +576,21 @@ uint64_t mlxn_device_kernel_dispatches(const mlxn_device *dev,
                                        const char *name);
 void mlxn_device_reset_counters(mlxn_device *dev);
 
+/* ---------------------------------------------------------------------------
+ * Graph passes, the graph executor and graph sessions
+ * ------------------------------------------------------------------------- */
+
+
+/* ---------------------------------------------------------------------------
+ * Encoder sessions, timeline fences, residency sets and profiling
+ * ------------------------------------------------------------------------- */
+
+
 #ifdef __cplusplus
 }
 #endif
 
 #include "mlxn_ops.h"
+#include "mlxn_model.h"
 
 #endif /* MLXN_H */

@@ -32,6 +32,27 @@ mlxn_status mlxn_op_scale(mlxn_encoder *enc, mlxn_buffer *a, float s,
 mlxn_status mlxn_op_rms_norm(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *w,
                              float eps, mlxn_buffer *out);
 
+/* ---- activations: SwiGLU, GELU, softcap, softmax, argmax -------------- */
+
+
+/* ---- embedding lookup ------------------------------------------------- */
+
+
+/* ---- RoPE --------------------------------------------------------------- */
+
+
+/* ---- sampling ----------------------------------------------------------- */
+
+
+/* ---- KV cache and attention ----------------------------------------------- */
+
+
+/* ---- matrix products: dense and quantized ------------------------------- */
+
+
+/* ---- quantization: reference quantizers and dequantization -------------- */
+
+
 #ifdef __cplusplus
 }
 #endif

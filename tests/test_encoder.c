@@ -537,3 +537,51 @@ TEST(device_fault_is_reported_not_swallowed)
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child scenario failed at step %d",
               WEXITSTATUS(status));
 }
+
+/* Ordered small writes land between the work before and after them. */
+TEST(update_buffer_is_ordered)
+{
+    mlxn_device *dev = test_device();
+    mlxn_encoder *enc = new_encoder(dev, 0);
+    mlxn_buffer *a = u32_buffer(dev, 64, 0), *b = u32_buffer(dev, 64, 0);
+    mlxn_buffer *flag = u32_buffer(dev, 1, 0);
+    mlxn_kernel *delay = NULL;
+    REQUIRE_OK(mlxn_kernel_get(dev, "debug_delay_write", &delay));
+    /* A slow kernel first, so the writes must wait in queue order. */
+    uint64_t ns = 20 * 1000 * 1000;
+    uint32_t one = 1;
+    mlxn_arg args[3] = {mlxn_arg_buffer(flag), mlxn_arg_bytes(&ns, 8), mlxn_arg_bytes(&one, 4)};
+    mlxn_dispatch d = {0};
+    d.kernel = delay;
+    d.args = args;
+    d.n_args = 3;
+    d.grid = d.block = (mlxn_dim3){1, 1, 1};
+    CHECK_OK(mlxn_encoder_dispatch(enc, &d));
+    CHECK_OK(inc(enc, a, b, 64, 0));           /* b = a + 1 (old a) */
+    uint32_t vals[12];
+    for (int i = 0; i < 12; i++)
+        vals[i] = 1000u + (uint32_t)i * 7u;
+    CHECK_OK(mlxn_encoder_update_buffer(enc, a, 4, vals, sizeof vals));
+    CHECK_OK(inc(enc, a, a, 64, 0));           /* sees the new values */
+    CHECK_OK(mlxn_encoder_commit_and_wait(enc));
+    uint32_t got[64];
+    CHECK_OK(mlxn_buffer_read(a, 0, got, sizeof got));
+    CHECK(got[0] == 1);
+    for (int i = 0; i < 12; i++)
+        CHECK(got[1 + i] == vals[i] + 1);
+    CHECK(got[13] == 13u * 7u + 1u);
+    CHECK(holds(b, 64, 0, 1));
+    uint32_t x = 5;
+    CHECK(mlxn_encoder_update_buffer(enc, a, 2, &x, 4) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_encoder_update_buffer(enc, a, 0, &x, 3) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_encoder_update_buffer(enc, a, 256, &x, 4) == MLXN_ERR_INVALID_ARG);
+    REQUIRE_OK(mlxn_encoder_start_capture(enc));
+    CHECK(mlxn_encoder_update_buffer(enc, a, 0, &x, 4) == MLXN_ERR_STATE);
+    mlxn_graph *g = NULL;
+    REQUIRE_OK(mlxn_encoder_take_capture(enc, &g));
+    mlxn_graph_destroy(g);
+    mlxn_buffer_destroy(a);
+    mlxn_buffer_destroy(b);
+    mlxn_buffer_destroy(flag);
+    mlxn_encoder_destroy(enc);
+}

@@ -79,6 +79,14 @@ typedef struct mlxn__backend {
     mlxn_status (*cb_wait)(mlxn__cb *cb);
     int (*cb_query)(mlxn__cb *cb);
     mlxn_status (*queue_sync)(mlxn_queue *q);
+    /* Write n bytes (n <= MLXN_MAX_UPDATE_BYTES, a multiple of 4, addr
+     * 4-aligned) at addr in queue order: after the buffer's earlier work,
+     * before its later work. The data is copied at call time. */
+    mlxn_status (*update)(mlxn__cb *cb, uint64_t addr, const void *data, size_t n);
+
+    /* ---- graphs: recorded nodes as backend executable graphs ---- */
+
+    /* ---- fences, timing, residency ---- */
 } mlxn__backend;
 
 extern const mlxn__backend mlxn__cpu_backend;

@@ -96,6 +96,39 @@ mlxn_status mlxn_encoder_commit_and_wait(mlxn_encoder *enc)
     return mlxn_encoder_wait(enc);
 }
 
+/* ---- ordered small writes ------------------------------------------------------ */
+mlxn_status mlxn_encoder_update_buffer(mlxn_encoder *enc, mlxn_buffer *buf,
+                                       size_t offset, const void *data, size_t n)
+{
+    if (!enc || !buf || !data)
+        return mlxn__fail(enc ? enc->dev : NULL, MLXN_ERR_INVALID_ARG,
+                          "update_buffer: NULL argument");
+    if (enc->capture)
+        return mlxn__fail(enc->dev, MLXN_ERR_STATE,
+                          "update_buffer: not allowed while capturing");
+    uint64_t addr = mlxn__buffer_addr(buf, 0) + offset;
+    if (!n || n % 4 || n > MLXN_MAX_UPDATE_BYTES || addr % 4 || offset > buf->bytes ||
+        n > buf->bytes - offset)
+        return mlxn__fail(enc->dev, MLXN_ERR_INVALID_ARG,
+                          "update_buffer: %zu bytes at offset %zu: need a multiple of 4 "
+                          "up to %d, 4-aligned, inside the buffer",
+                          n, offset, MLXN_MAX_UPDATE_BYTES);
+    if (buf->alloc->dev != enc->dev)
+        return mlxn__fail(enc->dev, MLXN_ERR_INVALID_ARG,
+                          "update_buffer: buffer of another device");
+    mlxn_status st = mlxn__device_check(enc->dev);
+    if (st != MLXN_OK)
+        return st;
+    mlxn__cb *cb = enc->cur;
+    mlxn__alloc *prev = cb->n_retained ? cb->retained[cb->n_retained - 1] : NULL;
+    if (buf->alloc != prev && (st = mlxn__cb_retain(cb, buf->alloc)) != MLXN_OK)
+        return st;
+    st = enc->dev->be->update(cb, addr, data, n);
+    if (st == MLXN_OK)
+        cb->n_commands++;
+    return st;
+}
+
 /* ---- capture ----------------------------------------------------------------------- */
 mlxn_status mlxn_encoder_start_capture(mlxn_encoder *enc)
 {

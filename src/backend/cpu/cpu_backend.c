@@ -137,4 +137,5 @@ const mlxn__backend mlxn__cpu_backend = {
     .cb_wait = mlxn__cpu_cb_wait,
     .cb_query = mlxn__cpu_cb_query,
     .queue_sync = mlxn__cpu_queue_sync,
+    .update = mlxn__cpu_update,
 };

@@ -20,7 +20,11 @@ typedef struct mlxn__cpu_device {
 
 /* One command of a CPU command buffer. Argument values live in the
  * buffer's arena at arg_off[i] (offsets: the arena may grow). */
-enum { MLXN__CPU_CMD_LAUNCH = 1, MLXN__CPU_CMD_HOOK = 2 };
+enum {
+    MLXN__CPU_CMD_LAUNCH = 1, /* run fn over argv */
+    MLXN__CPU_CMD_HOOK = 2,   /* call hook(hook_a, hook_b, hook_v) */
+    MLXN__CPU_CMD_UPDATE = 3  /* copy hook_v bytes from arg_off[0] to hook_a */
+};
 
 typedef struct mlxn__cpu_cmd {
     int type;
@@ -73,5 +77,6 @@ mlxn_status mlxn__cpu_cb_submit(mlxn__cb *cb);
 mlxn_status mlxn__cpu_cb_wait(mlxn__cb *cb);
 int mlxn__cpu_cb_query(mlxn__cb *cb);
 mlxn_status mlxn__cpu_queue_sync(mlxn_queue *q);
+mlxn_status mlxn__cpu_update(mlxn__cb *cb, uint64_t addr, const void *data, size_t n);
 
 #endif /* MLXN_CPU_BACKEND_H */

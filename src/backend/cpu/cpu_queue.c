@@ -19,6 +19,10 @@ static mlxn_status run_cmd(mlxn_device *dev, mlxn__cpu_cb *c, mlxn__cpu_cmd *cmd
 {
     if (cmd->type == MLXN__CPU_CMD_HOOK)
         return cmd->hook(cmd->hook_a, cmd->hook_b, cmd->hook_v);
+    if (cmd->type == MLXN__CPU_CMD_UPDATE) {
+        memcpy(cmd->hook_a, c->arena + cmd->arg_off[0], (size_t)cmd->hook_v);
+        return MLXN_OK;
+    }
     mlxn__cpu_device *cd = dev->backend_state;
     mlxn__cpu_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -215,6 +219,21 @@ mlxn_status mlxn__cpu_cb_add_hook(mlxn__cb *cb,
     cmd->hook_a = a;
     cmd->hook_b = b;
     cmd->hook_v = v;
+    c->n_cmds++;
+    return MLXN_OK;
+}
+
+mlxn_status mlxn__cpu_update(mlxn__cb *cb, uint64_t addr, const void *data, size_t n)
+{
+    mlxn__cpu_cb *c = cb->backend_state;
+    mlxn__cpu_cmd *cmd = new_cmd(c);
+    int64_t off = cmd ? arena_put(c, data, n) : -1;
+    if (off < 0)
+        return mlxn__fail(cb->queue->dev, MLXN_ERR_OUT_OF_MEMORY, "update: out of memory");
+    cmd->type = MLXN__CPU_CMD_UPDATE;
+    cmd->hook_a = (void *)(uintptr_t)addr;
+    cmd->hook_v = n;
+    cmd->arg_off[0] = (uint32_t)off;
     c->n_cmds++;
     return MLXN_OK;
 }

@@ -392,6 +392,32 @@ static int cuda_cb_query(mlxn__cb *cb)
     return -(int)completion_error(cb, r);
 }
 
+/* Small ordered writes become stream memory operations that carry their
+ * values: no staging memory, no host synchronisation. */
+static mlxn_status cuda_update(mlxn__cb *cb, uint64_t addr, const void *data, size_t n)
+{
+    mlxn_device *dev = cb->queue->dev;
+    CUstream s = mlxn__cuda_stream(cb->queue);
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n;) {
+        CUresult r;
+        if ((addr + i) % 8 == 0 && n - i >= 8) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            r = CU->cuStreamWriteValue64(s, addr + i, v, CU_STREAM_WRITE_VALUE_DEFAULT);
+            i += 8;
+        } else {
+            uint32_t v;
+            memcpy(&v, p + i, 4);
+            r = CU->cuStreamWriteValue32(s, addr + i, v, CU_STREAM_WRITE_VALUE_DEFAULT);
+            i += 4;
+        }
+        if (r != CUDA_SUCCESS)
+            return MLXN__CU_FAIL(dev, r, "update_buffer: cuStreamWriteValue");
+    }
+    return MLXN_OK;
+}
+
 const mlxn__backend mlxn__cuda_backend = {
     .name = "cuda",
     .open = cuda_open,
@@ -415,4 +441,5 @@ const mlxn__backend mlxn__cuda_backend = {
     .cb_wait = cuda_cb_wait,
     .cb_query = cuda_cb_query,
     .queue_sync = cuda_queue_sync,
+    .update = cuda_update,
 };

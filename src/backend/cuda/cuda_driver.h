@@ -69,7 +69,11 @@
     X(cuGraphAddKernelNode)                                                    \
     X(cuGraphAddDependencies)                                                  \
     X(cuGraphKernelNodeSetAttribute)                                           \
-    X(cuGraphInstantiate)                                                      \
+    X(cuGraphInstantiateWithFlags)                                             \
+    X(cuGraphExecUpdate)                                                       \
+    X(cuGraphAddNode)                                                          \
+    X(cuGraphNodeSetParams)                                                    \
+    X(cuGraphExecNodeSetParams)                                                \
     X(cuGraphUpload)                                                           \
     X(cuGraphLaunch)                                                           \
     X(cuGraphExecDestroy)                                                      \
