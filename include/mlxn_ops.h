@@ -32,6 +32,14 @@ mlxn_status mlxn_op_scale(mlxn_encoder *enc, mlxn_buffer *a, float s,
 mlxn_status mlxn_op_rms_norm(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *w,
                              float eps, mlxn_buffer *out);
 
+/* ---- random fill ------------------------------------------------------------
+ * Seeded random contents, the same bytes on every backend (synthetic
+ * weights). f32/f16/bf16: uniform in [lo, hi). GGUF block formats: random
+ * bits with every f16 scale field uniform in [lo, hi). Other dtypes:
+ * random bits (the view must be whole 32-bit words). */
+mlxn_status mlxn_op_fill_random(mlxn_encoder *enc, mlxn_buffer *buf, uint64_t seed,
+                                float lo, float hi);
+
 /* ---- activations: SwiGLU, GELU, softcap, softmax, argmax -------------- */
 
 

@@ -132,6 +132,9 @@ static float bf16_to_f32(uint16_t h)
     return f;
 }
 
+uint16_t ot_f16_bits(float v) { return f32_to_f16(v); }
+uint16_t ot_bf16_bits(float v) { return f32_to_bf16(v); }
+
 float ot_round(float v, mlxn_dtype dtype)
 {
     if (dtype == MLXN_DTYPE_F16)

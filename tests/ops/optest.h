@@ -85,6 +85,9 @@ void ot_fail(ot_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* Round a float to a dtype and back (f32, f16, bf16). */
 float ot_round(float v, mlxn_dtype dtype);
+/* IEEE half and bfloat16 bits of a float (round to nearest even). */
+uint16_t ot_f16_bits(float v);
+uint16_t ot_bf16_bits(float v);
 
 /* Run every row on `dev` (and on `cpu` for comparison when dev is not a
  * CPU device); returns the number of failed rows. `filter` selects rows
