@@ -40,6 +40,11 @@ mlxn_status mlxn_op_rms_norm(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *w,
 mlxn_status mlxn_op_fill_random(mlxn_encoder *enc, mlxn_buffer *buf, uint64_t seed,
                                 float lo, float hi);
 
+/* ---- copy ---------------------------------------------------------------------
+ * dst = src, byte for byte; the views must have the same size and must not
+ * overlap (a view onto itself is a no-op). */
+mlxn_status mlxn_op_copy(mlxn_encoder *enc, mlxn_buffer *src, mlxn_buffer *dst);
+
 /* ---- activations: SwiGLU, GELU, softcap, softmax, argmax -------------- */
 
 

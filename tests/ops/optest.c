@@ -285,6 +285,10 @@ static double to_double(const uint8_t *p, mlxn_dtype dtype)
         memcpy(&v, p, 4);
         return v;
     }
+    case MLXN_DTYPE_U8:
+        return *p;
+    case MLXN_DTYPE_I8:
+        return (int8_t)*p;
     default:
         return NAN;
     }

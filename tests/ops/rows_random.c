@@ -113,3 +113,48 @@ OPTEST_ROWS(random)
     u.t[0] = MLXN_DTYPE_U32;
     optest_add(&u);
 }
+
+/* copy: i[0] = bytes, i[1] = byte offset of the source view (unaligned
+ * offsets take the byte path). Compared as u8 values. */
+static void run_copy(ot_ctx *c, const optest_row *r)
+{
+    int64_t n = r->i[0], off = r->i[1];
+    float *vals = ot_rand(c, n + off, 0.0f, 256.0f, MLXN_DTYPE_F32);
+    if (!vals)
+        return;
+    uint8_t *bytes = (uint8_t *)ot_doubles(c, (n + off) / 8 + 1);
+    for (int64_t i = 0; i < n + off; i++)
+        bytes[i] = (uint8_t)vals[i];
+    if (ot_dev(c)) {
+        int64_t s_all[1] = {n + off}, s[1] = {n};
+        mlxn_buffer *src = ot_in_raw(c, MLXN_DTYPE_U8, 1, s_all, bytes, (size_t)(n + off));
+        mlxn_buffer *dst = ot_out(c, MLXN_DTYPE_U8, 1, s), *sv = NULL;
+        if (!src || !dst)
+            return;
+        OT_OK(c, mlxn_buffer_view(src, (size_t)off, MLXN_DTYPE_U8, 1, s, &sv));
+        OT_OK(c, mlxn_op_copy(ot_enc(c), sv, dst));
+        ot_result(c, dst, NULL, n);
+        mlxn_buffer_destroy(sv);
+        return;
+    }
+    double *ref = ot_doubles(c, n);
+    for (int64_t i = 0; i < n; i++)
+        ref[i] = bytes[off + i];
+    ot_result(c, NULL, ref, n);
+}
+
+OPTEST_ROWS(copy)
+{
+    static const int64_t cases[][2] = {{1, 0}, {15, 0}, {4096, 0}, {100003, 16}, {777, 3}};
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        optest_row r = {0};
+        snprintf(r.label, sizeof r.label, "copy bytes=%lld offset=%lld", (long long)cases[i][0],
+                 (long long)cases[i][1]);
+        r.kernel = "copy_bytes";
+        r.i[0] = cases[i][0];
+        r.i[1] = cases[i][1];
+        r.exact = 1;
+        r.run = run_copy;
+        optest_add(&r);
+    }
+}
