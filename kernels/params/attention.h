@@ -12,8 +12,10 @@
 
 #ifdef __CUDACC__
 #define MLXN_ATTN_HD __host__ __device__ __forceinline__
+#define MLXN_ATTN_CONST __host__ __device__ constexpr
 #else
 #define MLXN_ATTN_HD static inline
+#define MLXN_ATTN_CONST static inline
 #endif
 
 /* kv_write_<cache>: cache[h][pos + t][d] = kv[t][h][d] for pos + t < n_ctx. */
@@ -40,9 +42,12 @@ typedef struct mlxn_attn_kparams {
     uint32_t pad;
 } mlxn_attn_kparams;
 
-/* Decode: at most this many query heads share one block's pass over K/V. */
+/* Decode: at most this many query heads share one block's pass over K/V
+ * (f16 caches: the 16 rows of a tensor-core tile; f32: 8). */
+#define MLXN_ATTN_DECODE_HEADS_F16 16
 #define MLXN_ATTN_DECODE_HEADS 8
-/* Decode: keys per tile, threads per block. */
+/* Decode: keys per tile (f16: 16 per warp), threads per block. */
+#define MLXN_ATTN_DECODE_TK_F16 64
 #define MLXN_ATTN_DECODE_TK 32
 #define MLXN_ATTN_DECODE_THREADS 128
 /* Decode: splits never exceed this (sizes the scratch without a device). */
@@ -110,21 +115,22 @@ MLXN_ATTN_HD uint64_t mlxn_attn_scratch_l(const mlxn_attn_kparams *p)
 
 /* Padded shared-memory row of a K or V tile: 16 bytes more than the row,
  * so rows read by consecutive lanes fall in different banks. */
-MLXN_ATTN_HD uint32_t mlxn_attn_smem_row(uint32_t head_dim, uint32_t elem_bytes)
+MLXN_ATTN_CONST uint32_t mlxn_attn_smem_row(uint32_t head_dim, uint32_t elem_bytes)
 {
     return head_dim * elem_bytes + 16;
 }
 
-/* Decode pipeline stages: 3 when a stage (K and V tile) is small. */
-MLXN_ATTN_HD uint32_t mlxn_attn_decode_stages(uint32_t head_dim, uint32_t elem_bytes)
+/* Decode, f32 caches (CUDA cores): pipeline stages, 3 when a stage (K and
+ * V tile of 32 keys) is small. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_stages(uint32_t head_dim, uint32_t elem_bytes)
 {
     return 2 * MLXN_ATTN_DECODE_TK * mlxn_attn_smem_row(head_dim, elem_bytes) <= 20480 ? 3 : 2;
 }
 
-/* Decode shared memory: stages of K and V tiles, the scaled queries
+/* Decode (f32) shared memory: stages of K and V tiles, the scaled queries
  * (heads, head_dim) f32, per-warp partial scores (warps, heads, TK) f32,
  * probabilities (TK, heads) f32 and rescale factors (heads) f32. */
-MLXN_ATTN_HD uint32_t mlxn_attn_decode_smem(uint32_t head_dim, uint32_t elem_bytes)
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem(uint32_t head_dim, uint32_t elem_bytes)
 {
     uint32_t tiles = mlxn_attn_decode_stages(head_dim, elem_bytes) * 2 *
                      MLXN_ATTN_DECODE_TK * mlxn_attn_smem_row(head_dim, elem_bytes);
@@ -135,15 +141,30 @@ MLXN_ATTN_HD uint32_t mlxn_attn_decode_smem(uint32_t head_dim, uint32_t elem_byt
     return tiles + 4 * floats;
 }
 
+/* Decode, f16 caches (tensor cores): 3 pipeline stages of 64-key K and V
+ * tiles when they fit in 40 KiB, else 2, then the queries (16, head_dim)
+ * f16 with padded rows. After the key loop the tile area holds each warp's
+ * maxima and sums (warps, 16) f32 and outputs (warps, 16, head_dim) f32. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_stages_f16(uint32_t head_dim)
+{
+    return 2 * MLXN_ATTN_DECODE_TK_F16 * mlxn_attn_smem_row(head_dim, 2) <= 40960 ? 3 : 2;
+}
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_f16(uint32_t head_dim)
+{
+    return mlxn_attn_decode_stages_f16(head_dim) * 2 * MLXN_ATTN_DECODE_TK_F16 *
+               mlxn_attn_smem_row(head_dim, 2) +
+           MLXN_ATTN_DECODE_HEADS_F16 * mlxn_attn_smem_row(head_dim, 2);
+}
+
 /* Prefill (f16, tensor cores): keys per tile. */
-MLXN_ATTN_HD uint32_t mlxn_attn_prefill_bk_f16(uint32_t head_dim)
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_bk_f16(uint32_t head_dim)
 {
     return head_dim <= 128 ? 64 : 32;
 }
 
 /* Prefill (f16) shared memory: Q (BQ, head_dim) f16 and two stages of K and
  * V tiles (BK, head_dim) f16, all with padded rows. */
-MLXN_ATTN_HD uint32_t mlxn_attn_prefill_smem_f16(uint32_t head_dim)
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_smem_f16(uint32_t head_dim)
 {
     uint32_t row = mlxn_attn_smem_row(head_dim, 2);
     return MLXN_ATTN_PREFILL_BQ_F16 * row + 4 * mlxn_attn_prefill_bk_f16(head_dim) * row;
@@ -153,7 +174,7 @@ MLXN_ATTN_HD uint32_t mlxn_attn_prefill_smem_f16(uint32_t head_dim)
  * of K and V tiles with padded rows, scaled Q (BQ, head_dim) f32 and
  * probabilities (BQ, BK) f32. */
 #define MLXN_ATTN_PREFILL_BK_F32 32
-MLXN_ATTN_HD uint32_t mlxn_attn_prefill_smem_f32(uint32_t head_dim)
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_smem_f32(uint32_t head_dim)
 {
     uint32_t row = mlxn_attn_smem_row(head_dim, 4);
     return 4 * MLXN_ATTN_PREFILL_BK_F32 * row +

@@ -170,15 +170,16 @@ static mlxn_status check_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffe
 }
 
 /* Splits for decode: enough blocks to fill the device once (as many per
- * multiprocessor as fit by shared memory, at most 4), never more than the
- * scratch holds. Depends on shapes and the device only. */
+ * multiprocessor as fit in its 228 KiB of shared memory, 1 KiB reserved per
+ * block, at most 4), never more than the scratch holds. Depends on shapes
+ * and the device only. */
 static uint32_t decode_splits(mlxn_device *dev, const mlxn_attn_kparams *p, uint32_t smem)
 {
     mlxn_device_info info;
     int sms = 1;
     if (mlxn_device_get_info(dev, &info) == MLXN_OK && info.multiprocessors > 0)
         sms = info.multiprocessors;
-    uint32_t per_sm = smem ? (200u * 1024u) / smem : 4;
+    uint32_t per_sm = (228u * 1024u) / (smem + 1024u);
     per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
     uint64_t rows = (uint64_t)p->n_kv_heads * p->head_batches;
     uint64_t want = ((uint64_t)sms * per_sm + rows - 1) / rows;
@@ -201,11 +202,13 @@ static mlxn_status encode_decode(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer 
     mlxn_status st = check_align(enc, op, "scratch", scratch, 16);
     if (st != MLXN_OK)
         return st;
+    int f16 = kc->dtype == MLXN_DTYPE_F16;
     uint32_t group = p->n_heads / p->n_kv_heads;
-    p->head_batches = (group + MLXN_ATTN_DECODE_HEADS - 1) / MLXN_ATTN_DECODE_HEADS;
+    uint32_t cap = f16 ? MLXN_ATTN_DECODE_HEADS_F16 : MLXN_ATTN_DECODE_HEADS;
+    p->head_batches = (group + cap - 1) / cap;
     p->heads_per_block = (group + p->head_batches - 1) / p->head_batches;
-    uint32_t es = kc->dtype == MLXN_DTYPE_F16 ? 2 : 4;
-    uint32_t smem = mlxn_attn_decode_smem(p->head_dim, es);
+    uint32_t smem = f16 ? mlxn_attn_decode_smem_f16(p->head_dim)
+                        : mlxn_attn_decode_smem(p->head_dim, 4);
     p->n_splits = decode_splits(dev, p, smem);
     mlxn_kernel *kd, *kcomb;
     if ((st = mlxn__op_kernel(enc, &kd, "attn_decode_%s_d%u", mlxn_dtype_name(kc->dtype),

@@ -277,9 +277,10 @@ OPTEST_ROWS(attention)
             add_attn(17, 4, 2, dims[i], 100, 5, 0, 0, 0, dt);
             add_attn(100, 2, 1, dims[i], 230, 100, 0, 0, 0, dt);
         }
-        /* GQA ratios 1, 2, 4, 8 and 7 heads over one KV head */
+        /* GQA ratios 1, 2, 4, 8, 12, 16, 17, 32 (decode splits groups past 16
+         * heads, or 8 for f32, into head batches) and 7 heads over one */
         static const int64_t gqa[][2] = {{4, 4}, {8, 4}, {8, 2}, {16, 2}, {7, 1}, {24, 2},
-                                         {32, 1}};
+                                         {16, 1}, {17, 1}, {32, 1}};
         for (unsigned g = 0; g < sizeof gqa / sizeof gqa[0]; g++) {
             add_attn(1, gqa[g][0], gqa[g][1], 128, 1000, 999, 0, 0, 0, dt);
             add_attn(3, gqa[g][0], gqa[g][1], 128, 64, 30, 0, 0, 0, dt);
