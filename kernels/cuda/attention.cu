@@ -278,16 +278,6 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
         }
         return;
     }
-    for (int i = tid; i < 16 * (D / 4); i += DEC_NT) {
-        int r = i / (D / 4), c = (i % (D / 4)) * 4;
-        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (r < nh)
-            v = *(const float4 *)(q + (uint64_t)(h0 + r) * D + c);
-        __half2 *dst = (__half2 *)(qs + r * ROWH + c);
-        dst[0] = __floats2half2_rn(v.x, v.y);
-        dst[1] = __floats2half2_rn(v.z, v.w);
-    }
-
     const __half *kb = kc + (uint64_t)kvh * p.n_ctx * D, *vb = vc + (uint64_t)kvh * p.n_ctx * D;
     const int n_tiles = (int)((c1 - c0 + TK - 1) / TK);
     float o[NTO][4], m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.0f, 0.0f};
@@ -300,6 +290,16 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
         if (s < n_tiles)
             dec_load<__half, D, TK>(tiles + s * 2 * TK * ROWB, kb, vb, c0 + (int64_t)s * TK, c1);
         attn_cp_commit();
+    }
+    /* queries to f16 while the first tiles are in flight */
+    for (int i = tid; i < 16 * (D / 4); i += DEC_NT) {
+        int r = i / (D / 4), c = (i % (D / 4)) * 4;
+        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (r < nh)
+            v = *(const float4 *)(q + (uint64_t)(h0 + r) * D + c);
+        __half2 *dst = (__half2 *)(qs + r * ROWH + c);
+        dst[0] = __floats2half2_rn(v.x, v.y);
+        dst[1] = __floats2half2_rn(v.z, v.w);
     }
     for (int t = 0; t < n_tiles; t++) {
         attn_cp_wait<STAGES - 2>();
