@@ -160,6 +160,30 @@ static int bench_decode(mlxn_device *dev, int tokens)
                host, wall, tokens);
         mlxn_graph_executor_destroy(ex);
     }
+    /* Fewer, fused kernels: rms_norm -> mul becomes rms_norm_mul_f32. */
+    int fused = 0;
+    TRY(mlxn_graph_fuse(g, &fused));
+    mlxn_graph_exec *xf = NULL;
+    TRY(mlxn_graph_exec_create(g, NULL, &xf));
+    for (int k = -10; k < tokens; k++) {
+        float pos = (float)(k & 1023);
+        double t0 = bench_now_us();
+        TRY(mlxn_encoder_update_buffer(enc, d.pos, 0, &pos, 4));
+        TRY(mlxn_encoder_launch_graph(enc, xf));
+        TRY(mlxn_encoder_commit(enc));
+        double t1 = bench_now_us();
+        TRY(mlxn_encoder_wait(enc));
+        double t2 = bench_now_us();
+        if (k >= 0) {
+            host[k] = t1 - t0;
+            wall[k] = t2 - t0;
+        }
+    }
+    char label[96];
+    snprintf(label, sizeof label, "cached executable after fusion (%d fused, %zu dispatches)",
+             fused, mlxn_graph_dispatch_count(g));
+    report(label, host, wall, tokens);
+    mlxn_graph_exec_destroy(xf);
     free(host);
     free(wall);
     mlxn_graph_exec_destroy(x);
@@ -204,25 +228,31 @@ static int bench_branches(mlxn_device *dev, int samples)
     mlxn_graph *g = NULL;
     TRY(mlxn_graph_session_take_graph(s, &g));
     double *gpu = malloc((size_t)samples * sizeof *gpu);
+    double *host = malloc((size_t)samples * sizeof *host);
     size_t nd = mlxn_graph_dispatch_count(g);
     printf("\n2. independent branches: %d chains x %d kernels (%d f32 each), %zu dispatches; "
            "device us per replay, median of %d samples of %d replays\n\n",
            BRANCHES, BRANCH_LEN, BRANCH_ELEMS, nd, samples, REPLAYS);
-    printf("| edges | programmatic | edges in graph | device us/replay | us/node |\n");
-    printf("|---|---|---|---|---|\n");
+    printf("| edges | programmatic | edges in graph | device us/replay | us/node | host us/launch "
+           "|\n");
+    printf("|---|---|---|---|---|---|\n");
     /* Reference: the same dispatches launched directly (with PDL). */
     for (int k = -3; k < samples; k++) {
         double us = 0;
         TRY(mlxn_graph_executor_begin(ex, &s));
+        double t0 = bench_now_us();
         for (int r = 0; r < REPLAYS; r++)
             TRY(mlxn_graph_encode_sequential(g, mlxn_graph_session_encoder(s)));
+        double t1 = bench_now_us();
         TRY(mlxn_graph_session_finish_with_gpu_time(s, &us));
-        if (k >= 0)
+        if (k >= 0) {
             gpu[k] = us / REPLAYS;
+            host[k] = (t1 - t0) / REPLAYS;
+        }
     }
     double direct = bench_median(gpu, samples);
-    printf("| direct launches (stream order) | device pdl | - | %.1f | %.3f |\n", direct,
-           direct / (double)nd);
+    printf("| direct launches (stream order) | device pdl | - | %.1f | %.3f | %.1f |\n", direct,
+           direct / (double)nd, bench_median(host, samples));
     static const char *names[] = {"precise", "recorded barriers", "chain"};
     static const mlxn_graph_edges modes[] = {MLXN_EDGES_CHAIN, MLXN_EDGES_BARRIERS,
                                              MLXN_EDGES_PRECISE};
@@ -236,19 +266,25 @@ static int bench_branches(mlxn_device *dev, int samples)
             for (int k = -3; k < samples; k++) {
                 double us = 0;
                 TRY(mlxn_graph_executor_begin(ex, &s));
+                double t0 = bench_now_us();
                 for (int r = 0; r < REPLAYS; r++)
                     TRY(mlxn_graph_session_launch(s, x));
+                double t1 = bench_now_us();
                 TRY(mlxn_graph_session_finish_with_gpu_time(s, &us));
-                if (k >= 0)
+                if (k >= 0) {
                     gpu[k] = us / REPLAYS;
+                    host[k] = (t1 - t0) / REPLAYS;
+                }
             }
             double med = bench_median(gpu, samples);
-            printf("| %s | %s | %zu | %.1f | %.3f |\n", names[xp.edges], prog ? "yes" : "no",
-                   mlxn_graph_exec_edge_count(x), med, med / (double)nd);
+            printf("| %s | %s | %zu | %.1f | %.3f | %.1f |\n", names[xp.edges],
+                   prog ? "yes" : "no", mlxn_graph_exec_edge_count(x), med, med / (double)nd,
+                   bench_median(host, samples));
             mlxn_graph_exec_destroy(x);
         }
     }
     free(gpu);
+    free(host);
     mlxn_graph_destroy(g);
     mlxn_graph_executor_destroy(ex);
     for (int k = 0; k < BRANCHES; k++) {

@@ -193,6 +193,11 @@ mlxn_status mlxn__cuda_graph_edges(mlxn_device *dev, void *exec, mlxn__graph_edg
     CUresult r = CU->cuGraphGetEdges(g->graph, NULL, NULL, NULL, &count);
     if (r != CUDA_SUCCESS)
         return MLXN__CU_FAIL(dev, r, "cuGraphGetEdges");
+    if (count == 0) { /* a query with arrays and no edges is refused */
+        *out = malloc(sizeof **out);
+        *n = 0;
+        return *out ? MLXN_OK : mlxn__fail(dev, MLXN_ERR_OUT_OF_MEMORY, "graph: out of memory");
+    }
     CUgraphNode *from = malloc((count + 1) * sizeof *from);
     CUgraphNode *to = malloc((count + 1) * sizeof *to);
     CUgraphEdgeData *data = calloc(count + 1, sizeof *data);
