@@ -77,9 +77,70 @@ static mlxn_status decode_step(mlxn_encoder *enc, decode *d)
     return st;
 }
 
-static void report(const char *what, double *host, double *wall, int n)
+/* One path of part 1: what it needs, and one token of it (encode and
+ * commit; *t0 may move past untimed setup). */
+typedef struct token_path {
+    mlxn_encoder *enc;
+    mlxn_graph_executor *ex; /* session paths */
+    decode *d;
+    mlxn_graph_exec *x;
+    mlxn_status (*token)(struct token_path *p, float pos, double *t0);
+} token_path;
+
+static mlxn_status direct_token(token_path *p, float pos, double *t0)
 {
-    printf("| %s | %.1f | %.1f |\n", what, bench_median(host, n), bench_median(wall, n));
+    mlxn_status st = mlxn_buffer_write(p->d->pos, 0, &pos, 4);
+    *t0 = bench_now_us();
+    if (st == MLXN_OK)
+        st = decode_step(p->enc, p->d);
+    return st == MLXN_OK ? mlxn_encoder_commit(p->enc) : st;
+}
+
+static mlxn_status exec_token(token_path *p, float pos, double *t0)
+{
+    (void)t0;
+    mlxn_status st = mlxn_encoder_update_buffer(p->enc, p->d->pos, 0, &pos, 4);
+    if (st == MLXN_OK)
+        st = mlxn_encoder_launch_graph(p->enc, p->x);
+    return st == MLXN_OK ? mlxn_encoder_commit(p->enc) : st;
+}
+
+static mlxn_status session_token(token_path *p, float pos, double *t0)
+{
+    (void)t0;
+    mlxn_graph_session *s = NULL;
+    mlxn_status st = mlxn_graph_executor_begin(p->ex, &s);
+    if (st != MLXN_OK)
+        return st;
+    st = mlxn_encoder_update_buffer(mlxn_graph_session_encoder(s), p->d->pos, 0, &pos, 4);
+    if (st == MLXN_OK)
+        st = mlxn_graph_session_launch(s, p->x);
+    mlxn_status cs = mlxn_graph_session_commit(s);
+    return st == MLXN_OK ? cs : st;
+}
+
+/* Median host and wall microseconds per token of a path, printed as a
+ * table row. */
+static int time_tokens(token_path *p, int tokens, const char *label)
+{
+    double *host = malloc((size_t)tokens * sizeof *host);
+    double *wall = malloc((size_t)tokens * sizeof *wall);
+    for (int k = -10; k < tokens; k++) {
+        double t0 = bench_now_us();
+        TRY(p->token(p, (float)(k & 1023), &t0));
+        double t1 = bench_now_us();
+        TRY(p->ex ? mlxn_graph_executor_wait(p->ex) : mlxn_encoder_wait(p->enc));
+        double t2 = bench_now_us();
+        if (k >= 0) {
+            host[k] = t1 - t0;
+            wall[k] = t2 - t0;
+        }
+    }
+    printf("| %s | %.1f | %.1f |\n", label, bench_median(host, tokens),
+           bench_median(wall, tokens));
+    free(host);
+    free(wall);
+    return 0;
 }
 
 static int bench_decode(mlxn_device *dev, int tokens)
@@ -101,91 +162,40 @@ static int bench_decode(mlxn_device *dev, int tokens)
     TRY(mlxn_encoder_take_capture(enc, &g));
     mlxn_graph_exec *x = NULL;
     TRY(mlxn_graph_exec_create(g, NULL, &x));
-    double *host = malloc((size_t)tokens * sizeof *host);
-    double *wall = malloc((size_t)tokens * sizeof *wall);
     printf("\n1. decode-shaped graph: %zu dispatches, %zu barriers, n_embd %d f32; median of %d "
            "tokens\n\n",
            mlxn_graph_dispatch_count(g), mlxn_graph_barrier_count(g), N_EMBD, tokens);
     printf("| path | host us/token (encode + commit) | wall us/token (to completion) |\n");
     printf("|---|---|---|\n");
-    for (int path = 0; path < 2; path++) {
-        for (int k = -10; k < tokens; k++) {
-            float pos = (float)(k & 1023);
-            double t0 = bench_now_us();
-            if (path == 0) {
-                TRY(mlxn_buffer_write(d.pos, 0, &pos, 4));
-                t0 = bench_now_us();
-                TRY(decode_step(enc, &d));
-            } else {
-                TRY(mlxn_encoder_update_buffer(enc, d.pos, 0, &pos, 4));
-                TRY(mlxn_encoder_launch_graph(enc, x));
-            }
-            TRY(mlxn_encoder_commit(enc));
-            double t1 = bench_now_us();
-            TRY(mlxn_encoder_wait(enc));
-            double t2 = bench_now_us();
-            if (k >= 0) {
-                host[k] = t1 - t0;
-                wall[k] = t2 - t0;
-            }
-        }
-        report(path == 0 ? "direct launches (op API)" : "cached executable: update_buffer + launch",
-               host, wall, tokens);
-    }
+    token_path p = {enc, NULL, &d, x, direct_token};
+    if (time_tokens(&p, tokens, "direct launches (op API)"))
+        return 1;
+    p.token = exec_token;
+    if (time_tokens(&p, tokens, "cached executable: update_buffer + launch"))
+        return 1;
     /* The same replay through the executor: a direct session per token. */
     for (int timing = 0; timing < 2; timing++) {
         mlxn_graph_executor_params ep = mlxn_graph_executor_params_default();
         ep.timing = timing;
         mlxn_graph_executor *ex = NULL;
         TRY(mlxn_graph_executor_create(dev, &ep, &ex));
-        TRY(mlxn_graph_executor_instantiate(ex, 1, g, NULL, NULL));
-        for (int k = -10; k < tokens; k++) {
-            float pos = (float)(k & 1023);
-            double t0 = bench_now_us();
-            mlxn_graph_session *s = NULL;
-            TRY(mlxn_graph_executor_begin(ex, &s));
-            TRY(mlxn_encoder_update_buffer(mlxn_graph_session_encoder(s), d.pos, 0, &pos, 4));
-            TRY(mlxn_graph_session_launch(s, mlxn_graph_executor_find(ex, 1)));
-            TRY(mlxn_graph_session_commit(s));
-            double t1 = bench_now_us();
-            TRY(mlxn_graph_executor_wait(ex));
-            double t2 = bench_now_us();
-            if (k >= 0) {
-                host[k] = t1 - t0;
-                wall[k] = t2 - t0;
-            }
-        }
-        report(timing ? "graph session per token (timing marks on)"
-                      : "graph session per token (timing marks off)",
-               host, wall, tokens);
+        token_path ps = {NULL, ex, &d, x, session_token};
+        if (time_tokens(&ps, tokens,
+                        timing ? "graph session per token (timing marks on)"
+                               : "graph session per token (timing marks off)"))
+            return 1;
         mlxn_graph_executor_destroy(ex);
     }
     /* Fewer, fused kernels: rms_norm -> mul becomes rms_norm_mul_f32. */
     int fused = 0;
     TRY(mlxn_graph_fuse(g, &fused));
-    mlxn_graph_exec *xf = NULL;
-    TRY(mlxn_graph_exec_create(g, NULL, &xf));
-    for (int k = -10; k < tokens; k++) {
-        float pos = (float)(k & 1023);
-        double t0 = bench_now_us();
-        TRY(mlxn_encoder_update_buffer(enc, d.pos, 0, &pos, 4));
-        TRY(mlxn_encoder_launch_graph(enc, xf));
-        TRY(mlxn_encoder_commit(enc));
-        double t1 = bench_now_us();
-        TRY(mlxn_encoder_wait(enc));
-        double t2 = bench_now_us();
-        if (k >= 0) {
-            host[k] = t1 - t0;
-            wall[k] = t2 - t0;
-        }
-    }
+    TRY(mlxn_graph_exec_create(g, NULL, &p.x));
     char label[96];
     snprintf(label, sizeof label, "cached executable after fusion (%d fused, %zu dispatches)",
              fused, mlxn_graph_dispatch_count(g));
-    report(label, host, wall, tokens);
-    mlxn_graph_exec_destroy(xf);
-    free(host);
-    free(wall);
+    if (time_tokens(&p, tokens, label))
+        return 1;
+    mlxn_graph_exec_destroy(p.x);
     mlxn_graph_exec_destroy(x);
     mlxn_graph_destroy(g);
     mlxn_encoder_destroy(enc);

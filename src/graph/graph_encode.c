@@ -3,7 +3,7 @@
  * the recorded barriers, with barriers recomputed from the spans, and the
  * dual command buffer (an early commit of the first part). Also the
  * concurrent-group histogram and the helpers the passes share (dependency
- * test, barrier inference step, forced barrier).
+ * test, barrier inference step).
  */
 #include "graph/passes.h"
 
@@ -34,24 +34,6 @@ int mlxn__recompute_step(mlxn__tracker *t, const mlxn__node *n)
     if (mlxn__tracker_add(t, n->reads, n->n_reads, n->writes, n->n_writes) != MLXN_OK)
         return -1;
     return barrier;
-}
-
-mlxn_status mlxn__encoder_force_barrier(mlxn_encoder *enc, int automatic)
-{
-    mlxn__tracker_reset(&enc->tracker);
-    if (enc->capture) {
-        mlxn_graph *g = enc->capture;
-        if (g->n && g->nodes[g->n - 1].type == MLXN_NODE_BARRIER)
-            return MLXN_OK;
-        mlxn__node b;
-        memset(&b, 0, sizeof b);
-        b.type = MLXN_NODE_BARRIER;
-        return mlxn__graph_append(g, &b);
-    }
-    MLXN__COUNT(enc->dev, barriers, 1);
-    if (automatic)
-        MLXN__COUNT(enc->dev, auto_barriers, 1);
-    return MLXN_OK;
 }
 
 static mlxn_status check_args(const mlxn_graph *g, mlxn_encoder *enc, const char *fn)
@@ -92,7 +74,7 @@ static mlxn_status encode(const mlxn_graph *g, mlxn_encoder *enc, mlxn_barrier_m
             if (b < 0)
                 st = mlxn__fail(enc->dev, MLXN_ERR_OUT_OF_MEMORY, "graph encode: out of memory");
             else if (b)
-                st = mlxn__encoder_force_barrier(enc, 1);
+                st = mlxn__encoder_emit_barrier(enc, 1);
             if (st != MLXN_OK)
                 break;
         }

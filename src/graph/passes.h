@@ -20,11 +20,6 @@ static inline int mlxn__node_annotated(const mlxn__node *n)
  * barrier. Symmetric. */
 int mlxn__nodes_depend(const mlxn__node *a, const mlxn__node *b);
 
-/* Emit a barrier on the encoder whatever its auto_barrier setting: a
- * barrier node while capturing, a counted barrier otherwise. `automatic`
- * counts it as inferred from ranges. */
-mlxn_status mlxn__encoder_force_barrier(mlxn_encoder *enc, int automatic);
-
 /* One step of barrier inference over a sequence of dispatches: 1 when a
  * barrier must go before n (the tracker is then reset), 0 when not, -1 when
  * out of memory. n is then tracked. A dispatch without spans conflicts
