@@ -57,7 +57,63 @@ mlxn_status mlxn_op_copy(mlxn_encoder *enc, mlxn_buffer *src, mlxn_buffer *dst);
 /* ---- sampling ----------------------------------------------------------- */
 
 
-/* ---- KV cache and attention ----------------------------------------------- */
+/* ---- KV cache and attention -----------------------------------------------
+ * A KV cache is one tensor per layer for keys and one for values, each
+ * (n_kv_heads, n_ctx, head_dim) in f16 or f32: position p of head h is row
+ * [h][p]. The position of the first token of a chunk is read by the kernels
+ * from `pos`, a (1) I32 device buffer, so a recorded graph can be replayed
+ * every token after mlxn_encoder_update_buffer writes the new position;
+ * nothing about the launch depends on its value. A negative position is
+ * read as 0. Tensors are contiguous, with views 16-byte aligned (pos:
+ * 4-byte aligned). */
+
+/* cache[h][pos + t][d] = kv[t][h][d], rounded to the cache's dtype, for
+ * every token t with pos + t < n_ctx; rows past the cache are dropped
+ * (nothing is written out of bounds).
+ * kv: (n_tokens, n_kv_heads, head_dim) f32. cache: (n_kv_heads, n_ctx,
+ * head_dim) f16 or f32, any head_dim. pos: (>= 1) I32. */
+mlxn_status mlxn_op_kv_write(mlxn_encoder *enc, mlxn_buffer *kv,
+                             mlxn_buffer *pos, mlxn_buffer *cache);
+
+typedef struct mlxn_attention_params {
+    float scale;   /* default 0: 1/sqrt(head_dim) */
+    float softcap; /* 0 = off; else s = softcap * tanh(s / softcap) */
+    /* 0 = full causal; else query at position P sees keys P-window+1..P */
+    int window;
+} mlxn_attention_params;
+
+mlxn_attention_params mlxn_attention_params_default(void);
+
+/* Bytes of scratch mlxn_op_attention needs: for decode (n_tokens == 1)
+ * n_heads * min(256, ceil(n_ctx / 32)) * (head_dim + 2) * 4, else 0.
+ * Depends on the shapes only, not on the device or the position. */
+size_t mlxn_attention_scratch_bytes(int n_tokens, int n_heads, int head_dim,
+                                    int n_ctx);
+
+/* Causal attention of n_tokens queries at positions P_i = pos + i over the
+ * cache (after this chunk's keys and values were written with kv_write):
+ *   s_ij  = scale * (q_i . k_j)            for keys j in [lo_i, hi_i]
+ *   s_ij  = softcap * tanh(s_ij / softcap)  when softcap > 0
+ *   out_i = sum_j softmax_j(s_ij) * v_j
+ * with hi_i = min(P_i, n_ctx - 1) and lo_i = 0, or max(0, P_i - window + 1)
+ * with a window. A query that sees no key gets zeros. Query head h reads
+ * KV head h / (n_heads / n_kv_heads) (grouped-query attention).
+ * q, out: (n_tokens, n_heads, head_dim) f32 (out must not alias q).
+ * k_cache, v_cache: (n_kv_heads, n_ctx, head_dim), both f16 or both f32.
+ * head_dim: 64, 80, 96, 128 or 256 (others fail with MLXN_ERR_UNSUPPORTED).
+ * pos: (>= 1) I32. p: NULL for the defaults.
+ * n_tokens == 1 (decode) splits the key range into chunks chosen from n_ctx
+ * and the device's multiprocessor count (fixed for given shapes): one
+ * kernel writes each chunk's partial softmax into `scratch`, a second one
+ * combines them. scratch: at least mlxn_attention_scratch_bytes() bytes
+ * (NULL when that is 0), any dtype, 16-byte aligned; its contents are
+ * overwritten. n_tokens > 1 (prefill) is one tiled online-softmax kernel
+ * (tensor cores for f16 caches). */
+mlxn_status mlxn_op_attention(mlxn_encoder *enc, mlxn_buffer *q,
+                              mlxn_buffer *k_cache, mlxn_buffer *v_cache,
+                              mlxn_buffer *pos,
+                              const mlxn_attention_params *p,
+                              mlxn_buffer *scratch, mlxn_buffer *out);
 
 
 /* ---- matrix products: dense and quantized ------------------------------- */

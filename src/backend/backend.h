@@ -38,6 +38,21 @@ typedef struct mlxn__launch {
     uint32_t argsz[MLXN_MAX_ARGS];
 } mlxn__launch;
 
+/* A graph for graph_build: nodes[i] is dispatch i; edge e makes node
+ * edges[e].to wait for node edges[e].from (from < to). A programmatic edge
+ * lets the dependent kernel launch early and wait in griddepcontrol.wait. */
+typedef struct mlxn__graph_edge {
+    int from, to;
+    int programmatic;
+} mlxn__graph_edge;
+
+typedef struct mlxn__graph_desc {
+    const mlxn__launch *nodes;
+    int n_nodes;
+    const mlxn__graph_edge *edges;
+    size_t n_edges;
+} mlxn__graph_desc;
+
 typedef struct mlxn__backend {
     const char *name;
     /* Device lifetime; open fills dev->backend_state and dev->name. */
@@ -85,6 +100,29 @@ typedef struct mlxn__backend {
     mlxn_status (*update)(mlxn__cb *cb, uint64_t addr, const void *data, size_t n);
 
     /* ---- graphs: recorded nodes as backend executable graphs ---- */
+    /* An executable graph: b's nodes (launches in recorded order) with
+     * b's dependency edges. The backend copies what it keeps. */
+    mlxn_status (*graph_build)(mlxn_device *dev, const mlxn__graph_desc *b,
+                               void **out);
+    void (*graph_free)(mlxn_device *dev, void *exec);
+    /* Launch in order with cb's other work. */
+    mlxn_status (*graph_launch)(mlxn__cb *cb, void *exec);
+    /* Replace node i's grid and argument values (same kernel, same
+     * argument sizes) for later launches. */
+    mlxn_status (*graph_set_node)(mlxn_device *dev, void *exec, int i,
+                                  const mlxn__launch *l);
+    /* The edges of the built graph, read back: *n edges, allocated with
+     * malloc (the caller frees). */
+    mlxn_status (*graph_edges)(mlxn_device *dev, void *exec,
+                               mlxn__graph_edge **out, size_t *n);
+    /* A pair of timing marks for graph sessions: mark `which` (0 start,
+     * 1 end) is recorded in queue order; elapsed reads end - start in
+     * microseconds once both ran (device time; wall time on the CPU). */
+    mlxn_status (*graph_timer_new)(mlxn_device *dev, void **out);
+    void (*graph_timer_free)(mlxn_device *dev, void *timer);
+    mlxn_status (*graph_timer_mark)(mlxn__cb *cb, void *timer, int which);
+    mlxn_status (*graph_timer_elapsed)(mlxn_device *dev, void *timer,
+                                       double *us);
 
     /* ---- fences, timing, residency ---- */
 } mlxn__backend;

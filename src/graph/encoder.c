@@ -119,7 +119,7 @@ mlxn_status mlxn__ranges_to_spans(mlxn_device *dev, const mlxn_range *r, int n,
 }
 
 /* ---- barriers --------------------------------------------------------------------- */
-static mlxn_status emit_barrier(mlxn_encoder *enc, int automatic)
+mlxn_status mlxn__encoder_emit_barrier(mlxn_encoder *enc, int automatic)
 {
     mlxn__tracker_reset(&enc->tracker);
     if (enc->capture) {
@@ -150,7 +150,7 @@ mlxn_status mlxn_encoder_barrier(mlxn_encoder *enc)
             MLXN__COUNT(enc->dev, elided_barriers, 1);
         return MLXN_OK;
     }
-    return emit_barrier(enc, 0);
+    return mlxn__encoder_emit_barrier(enc, 0);
 }
 
 mlxn_status mlxn_encoder_barrier_between(mlxn_encoder *enc,
@@ -175,7 +175,7 @@ mlxn_status mlxn_encoder_barrier_between(mlxn_encoder *enc,
     }
     if (emitted)
         *emitted = 1;
-    return emit_barrier(enc, 1);
+    return mlxn__encoder_emit_barrier(enc, 1);
 }
 
 mlxn_status mlxn_encoder_track_dispatch(mlxn_encoder *enc,
@@ -203,12 +203,12 @@ static mlxn_status infer_barrier(mlxn_encoder *enc, const mlxn__node *n)
     if (!n->n_reads && !n->n_writes) {
         /* Unknown accesses: order against everything, both ways. */
         if (t->unknown || t->n_reads || t->n_writes)
-            st = emit_barrier(enc, 1);
+            st = mlxn__encoder_emit_barrier(enc, 1);
         t->unknown = 1;
         return st;
     }
     if (mlxn__tracker_conflicts(t, n->reads, n->n_reads, n->writes, n->n_writes))
-        st = emit_barrier(enc, 1);
+        st = mlxn__encoder_emit_barrier(enc, 1);
     if (st == MLXN_OK &&
         mlxn__tracker_add(t, n->reads, n->n_reads, n->writes, n->n_writes) != MLXN_OK)
         st = mlxn__fail(enc->dev, MLXN_ERR_OUT_OF_MEMORY, "barrier inference: out of memory");

@@ -45,5 +45,9 @@ mlxn_status mlxn__ranges_to_spans(mlxn_device *dev, const mlxn_range *r, int n,
 /* Reap completed command buffers from the in-flight list without
  * blocking; returns the first error found. */
 mlxn_status mlxn__encoder_poll(mlxn_encoder *enc);
+/* Emit a barrier whatever the auto_barrier setting: a barrier node while
+ * capturing (consecutive ones collapse), a counted barrier otherwise;
+ * `automatic` counts it as inferred from ranges. Resets the tracker. */
+mlxn_status mlxn__encoder_emit_barrier(mlxn_encoder *enc, int automatic);
 
 #endif /* MLXN_ENCODER_H */

@@ -204,6 +204,8 @@ int mlxn__tracker_conflicts(const mlxn__tracker *t, const mlxn__span *reads,
 static int push_spans(mlxn__span **arr, int *n, int *cap, const mlxn__span *s,
                       int count)
 {
+    if (count <= 0)
+        return 0; /* nothing to copy (and *arr may still be NULL) */
     if (*n + count > *cap) {
         int c = *cap ? *cap : 32;
         while (c < *n + count)

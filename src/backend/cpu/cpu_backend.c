@@ -4,6 +4,7 @@
  * C functions of kernels/cpu/, found through the generated name table.
  */
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,4 +139,13 @@ const mlxn__backend mlxn__cpu_backend = {
     .cb_query = mlxn__cpu_cb_query,
     .queue_sync = mlxn__cpu_queue_sync,
     .update = mlxn__cpu_update,
+    .graph_build = mlxn__cpu_graph_build,
+    .graph_free = mlxn__cpu_graph_free,
+    .graph_launch = mlxn__cpu_graph_launch,
+    .graph_set_node = mlxn__cpu_graph_set_node,
+    .graph_edges = mlxn__cpu_graph_edges,
+    .graph_timer_new = mlxn__cpu_timer_new,
+    .graph_timer_free = mlxn__cpu_timer_free,
+    .graph_timer_mark = mlxn__cpu_timer_mark,
+    .graph_timer_elapsed = mlxn__cpu_timer_elapsed,
 };

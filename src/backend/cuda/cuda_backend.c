@@ -5,6 +5,7 @@
  * with programmatic dependent launch.
  */
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_graph.h"
 #include "backend/cuda/cuda_modules.h"
 
 #include <stdio.h>
@@ -442,4 +443,13 @@ const mlxn__backend mlxn__cuda_backend = {
     .cb_query = cuda_cb_query,
     .queue_sync = cuda_queue_sync,
     .update = cuda_update,
+    .graph_build = mlxn__cuda_graph_build,
+    .graph_free = mlxn__cuda_graph_free,
+    .graph_launch = mlxn__cuda_graph_launch,
+    .graph_set_node = mlxn__cuda_graph_set_node,
+    .graph_edges = mlxn__cuda_graph_edges,
+    .graph_timer_new = mlxn__cuda_timer_new,
+    .graph_timer_free = mlxn__cuda_timer_free,
+    .graph_timer_mark = mlxn__cuda_timer_mark,
+    .graph_timer_elapsed = mlxn__cuda_timer_elapsed,
 };

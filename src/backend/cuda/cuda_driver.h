@@ -78,6 +78,7 @@
     X(cuGraphLaunch)                                                           \
     X(cuGraphExecDestroy)                                                      \
     X(cuGraphExecKernelNodeSetParams)                                          \
+    X(cuGraphGetEdges)                                                         \
     X(cuProfilerStart)                                                         \
     X(cuProfilerStop)
 

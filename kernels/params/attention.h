@@ -1,0 +1,185 @@
+/*
+ * params/attention.h: parameter structs of the KV-cache write and the
+ * attention kernels, and the few integer formulas that the op, the CPU
+ * kernels and the CUDA kernels must agree on (which keys a query sees, how
+ * decode splits the cache, how much shared memory a kernel uses). Included
+ * by C and by nvcc; the functions are host and device inline.
+ */
+#ifndef MLXN_PARAMS_ATTENTION_H
+#define MLXN_PARAMS_ATTENTION_H
+
+#include <stdint.h>
+
+#ifdef __CUDACC__
+#define MLXN_ATTN_HD __host__ __device__ __forceinline__
+#define MLXN_ATTN_CONST __host__ __device__ constexpr
+#else
+#define MLXN_ATTN_HD static inline
+#define MLXN_ATTN_CONST static inline
+#endif
+
+/* kv_write_<cache>: cache[h][pos + t][d] = kv[t][h][d] for pos + t < n_ctx. */
+typedef struct mlxn_kv_write_kparams {
+    uint32_t n_tokens;
+    uint32_t n_kv_heads;
+    uint32_t head_dim;
+    uint32_t n_ctx;
+} mlxn_kv_write_kparams;
+
+/* attn_decode_*, attn_decode_combine, attn_prefill_*. */
+typedef struct mlxn_attn_kparams {
+    uint32_t n_tokens;   /* queries (1 for decode) */
+    uint32_t n_heads;    /* query heads */
+    uint32_t n_kv_heads; /* KV heads; divides n_heads */
+    uint32_t head_dim;
+    uint32_t n_ctx;      /* cache positions */
+    uint32_t n_splits;   /* decode: chunks of the key range (grid.x) */
+    uint32_t heads_per_block; /* decode: query heads of one KV head per block */
+    uint32_t head_batches;    /* decode: ceil(group / heads_per_block) */
+    float scale;
+    float softcap; /* 0 = off */
+    int32_t window; /* 0 = full causal */
+    uint32_t pad;
+} mlxn_attn_kparams;
+
+/* Decode: at most this many query heads share one block's pass over K/V
+ * (f16 caches: the 16 rows of a tensor-core tile; f32: 8). */
+#define MLXN_ATTN_DECODE_HEADS_F16 16
+#define MLXN_ATTN_DECODE_HEADS 8
+/* Decode: keys per tile (f16: 16 per warp), threads per block. */
+#define MLXN_ATTN_DECODE_TK_F16 64
+#define MLXN_ATTN_DECODE_TK 32
+#define MLXN_ATTN_DECODE_THREADS 128
+/* Decode: splits never exceed this (sizes the scratch without a device). */
+#define MLXN_ATTN_MAX_SPLITS 256
+/* Decode: keys per split at least this many. */
+#define MLXN_ATTN_MIN_SPLIT_KEYS 32
+/* Prefill: query rows per block (f16 caches use tensor cores). */
+#define MLXN_ATTN_PREFILL_BQ_F16 64
+#define MLXN_ATTN_PREFILL_BQ_F32 16
+#define MLXN_ATTN_PREFILL_THREADS 128
+
+/* Keys visible to the query at absolute position qpos: [*lo, *hi]; returns
+ * 0 when there are none. Keys past the cache are never visible. */
+MLXN_ATTN_HD int mlxn_attn_key_range(int64_t qpos, uint32_t n_ctx, int32_t window,
+                                     int64_t *lo, int64_t *hi)
+{
+    int64_t h = qpos < (int64_t)n_ctx - 1 ? qpos : (int64_t)n_ctx - 1;
+    int64_t l = 0;
+    if (window > 0 && qpos - window + 1 > 0)
+        l = qpos - window + 1;
+    *lo = l;
+    *hi = h;
+    return l <= h;
+}
+
+/* The position a kernel reads from the pos buffer, clamped at 0. */
+MLXN_ATTN_HD int64_t mlxn_attn_pos(const int32_t *pos) { return pos[0] > 0 ? pos[0] : 0; }
+
+/* Decode: keys [*c0, *c1) of split s (empty when *c0 >= *c1). The key
+ * range is cut into n_splits equal chunks, so the grid never depends on
+ * the position. */
+MLXN_ATTN_HD void mlxn_attn_split_range(const mlxn_attn_kparams *p, int64_t qpos,
+                                        uint32_t s, int64_t *c0, int64_t *c1)
+{
+    int64_t lo, hi;
+    if (!mlxn_attn_key_range(qpos, p->n_ctx, p->window, &lo, &hi)) {
+        *c0 = *c1 = 0;
+        return;
+    }
+    int64_t span = hi + 1 - lo;
+    int64_t chunk = (span + p->n_splits - 1) / p->n_splits;
+    int64_t a = lo + (int64_t)s * chunk, b = a + chunk;
+    *c0 = a;
+    *c1 = b < hi + 1 ? b : hi + 1;
+}
+
+/* Most splits decode may use for a cache of n_ctx positions. */
+MLXN_ATTN_HD uint32_t mlxn_attn_max_splits(uint32_t n_ctx)
+{
+    uint32_t s = (n_ctx + MLXN_ATTN_MIN_SPLIT_KEYS - 1) / MLXN_ATTN_MIN_SPLIT_KEYS;
+    return s < 1 ? 1 : s > MLXN_ATTN_MAX_SPLITS ? MLXN_ATTN_MAX_SPLITS : s;
+}
+
+/* Decode scratch, in floats from the start: partial outputs
+ * (n_heads, n_splits, head_dim), then maxima (n_heads, n_splits), then
+ * sums of exponentials (n_heads, n_splits). */
+MLXN_ATTN_HD uint64_t mlxn_attn_scratch_m(const mlxn_attn_kparams *p)
+{
+    return (uint64_t)p->n_heads * p->n_splits * p->head_dim;
+}
+MLXN_ATTN_HD uint64_t mlxn_attn_scratch_l(const mlxn_attn_kparams *p)
+{
+    return mlxn_attn_scratch_m(p) + (uint64_t)p->n_heads * p->n_splits;
+}
+
+/* Padded shared-memory row of a K or V tile: 16 bytes more than the row,
+ * so rows read by consecutive lanes fall in different banks. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_smem_row(uint32_t head_dim, uint32_t elem_bytes)
+{
+    return head_dim * elem_bytes + 16;
+}
+
+/* Decode, f32 caches (CUDA cores): pipeline stages, 3 when a stage (K and
+ * V tile of 32 keys) is small. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_stages(uint32_t head_dim, uint32_t elem_bytes)
+{
+    return 2 * MLXN_ATTN_DECODE_TK * mlxn_attn_smem_row(head_dim, elem_bytes) <= 20480 ? 3 : 2;
+}
+
+/* Decode (f32) shared memory: stages of K and V tiles, the scaled queries
+ * (heads, head_dim) f32, per-warp partial scores (warps, heads, TK) f32,
+ * probabilities (TK, heads) f32 and rescale factors (heads) f32. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem(uint32_t head_dim, uint32_t elem_bytes)
+{
+    uint32_t tiles = mlxn_attn_decode_stages(head_dim, elem_bytes) * 2 *
+                     MLXN_ATTN_DECODE_TK * mlxn_attn_smem_row(head_dim, elem_bytes);
+    uint32_t warps = MLXN_ATTN_DECODE_THREADS / 32;
+    uint32_t floats = MLXN_ATTN_DECODE_HEADS * head_dim +
+                      warps * MLXN_ATTN_DECODE_HEADS * MLXN_ATTN_DECODE_TK +
+                      MLXN_ATTN_DECODE_TK * MLXN_ATTN_DECODE_HEADS + MLXN_ATTN_DECODE_HEADS;
+    return tiles + 4 * floats;
+}
+
+/* Decode, f16 caches (tensor cores): 3 pipeline stages of 64-key K and V
+ * tiles when they fit in 40 KiB, else 2, then the queries (16, head_dim)
+ * f16 with padded rows. After the key loop the tile area holds each warp's
+ * maxima and sums (warps, 16) f32 and outputs (warps, 16, head_dim) f32. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_stages_f16(uint32_t head_dim)
+{
+    return 2 * MLXN_ATTN_DECODE_TK_F16 * mlxn_attn_smem_row(head_dim, 2) <= 40960 ? 3 : 2;
+}
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_f16(uint32_t head_dim)
+{
+    return mlxn_attn_decode_stages_f16(head_dim) * 2 * MLXN_ATTN_DECODE_TK_F16 *
+               mlxn_attn_smem_row(head_dim, 2) +
+           MLXN_ATTN_DECODE_HEADS_F16 * mlxn_attn_smem_row(head_dim, 2);
+}
+
+/* Prefill (f16, tensor cores): keys per tile. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_bk_f16(uint32_t head_dim)
+{
+    return head_dim <= 128 ? 64 : 32;
+}
+
+/* Prefill (f16) shared memory: Q (BQ, head_dim) f16 and two stages of K and
+ * V tiles (BK, head_dim) f16, all with padded rows. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_smem_f16(uint32_t head_dim)
+{
+    uint32_t row = mlxn_attn_smem_row(head_dim, 2);
+    return MLXN_ATTN_PREFILL_BQ_F16 * row + 4 * mlxn_attn_prefill_bk_f16(head_dim) * row;
+}
+
+/* Prefill (f32, CUDA cores): keys per tile and shared memory: two stages
+ * of K and V tiles with padded rows, scaled Q (BQ, head_dim) f32 and
+ * probabilities (BQ, BK) f32. */
+#define MLXN_ATTN_PREFILL_BK_F32 32
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_smem_f32(uint32_t head_dim)
+{
+    uint32_t row = mlxn_attn_smem_row(head_dim, 4);
+    return 4 * MLXN_ATTN_PREFILL_BK_F32 * row +
+           4 * (MLXN_ATTN_PREFILL_BQ_F32 * head_dim +
+                MLXN_ATTN_PREFILL_BQ_F32 * MLXN_ATTN_PREFILL_BK_F32);
+}
+
+#endif /* MLXN_PARAMS_ATTENTION_H */
