@@ -4,6 +4,7 @@
  */
 #include "graph/encoder.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* ---- commit and wait ------------------------------------------------------------ */
@@ -72,6 +73,7 @@ mlxn_status mlxn_encoder_wait(mlxn_encoder *enc)
     if (!enc)
         return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "wait: NULL encoder");
     mlxn_status first = MLXN_OK;
+    char first_msg[MLXN__ERROR_MAX];
     /* One host wait per wait call that follows a commit, even when
      * polling already reaped everything: counts do not depend on timing. */
     if (enc->unwaited)
@@ -79,12 +81,15 @@ mlxn_status mlxn_encoder_wait(mlxn_encoder *enc)
     enc->unwaited = 0;
     while (enc->inflight_head) {
         mlxn_status st = enc->dev->be->cb_wait(enc->inflight_head);
-        if (st != MLXN_OK && first == MLXN_OK)
+        if (st != MLXN_OK && first == MLXN_OK) {
             first = st;
+            snprintf(first_msg, sizeof first_msg, "%s", mlxn_last_error(enc->dev));
+        }
         reap(enc);
     }
+    /* Later buffers fail as a consequence: report the first cause. */
     if (first != MLXN_OK)
-        return first;
+        return mlxn__fail(enc->dev, first, "%s", first_msg);
     return mlxn__device_check(enc->dev);
 }
 
