@@ -1,0 +1,780 @@
+/*
+ * test_session.c: encoder sessions (state machine, fenced stage chains,
+ * cross-queue stages), timeline fences (queue and host signals and waits,
+ * timeouts, value rules), device errors of fenced stages (in a child
+ * process), residency-set bookkeeping, and profiling (per command buffer,
+ * per dispatch, dumps as tables and JSON).
+ */
+#define MLXN_TEST_MAIN
+#include "test.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MS 1000000ull /* nanoseconds */
+
+static mlxn_buffer *u32_buffer(mlxn_device *dev, uint32_t n, uint32_t base)
+{
+    mlxn_buffer *b = NULL;
+    int64_t shape[1] = {n};
+    if (mlxn_buffer_create_tensor(dev, MLXN_DTYPE_U32, 1, shape, &b) != MLXN_OK)
+        return NULL;
+    uint32_t *v = malloc(n * sizeof *v);
+    for (uint32_t i = 0; i < n; i++)
+        v[i] = base + i * 3u;
+    mlxn_buffer_write(b, 0, v, n * sizeof *v);
+    free(v);
+    return b;
+}
+
+static uint32_t read_u32(mlxn_buffer *b, uint32_t i)
+{
+    uint32_t v = 0xffffffffu;
+    mlxn_buffer_read(b, i * 4u, &v, 4);
+    return v;
+}
+
+/* out[i] = in[i] + 1 for i < n (in may be out). */
+static mlxn_status inc(mlxn_encoder *enc, mlxn_buffer *in, mlxn_buffer *out, uint32_t n)
+{
+    mlxn_kernel *k = NULL;
+    mlxn_status st = mlxn_kernel_get(mlxn_encoder_device(enc), "debug_inc_u32", &k);
+    if (st != MLXN_OK)
+        return st;
+    mlxn_arg args[3] = {mlxn_arg_buffer(in), mlxn_arg_buffer(out), mlxn_arg_bytes(&n, 4)};
+    mlxn_range r = mlxn_range_of(in), w = mlxn_range_of(out);
+    mlxn_dispatch d = {0};
+    d.kernel = k;
+    d.args = args;
+    d.n_args = 3;
+    d.grid = (mlxn_dim3){(n + 127) / 128, 1, 1};
+    d.block = (mlxn_dim3){128, 1, 1};
+    d.kind = MLXN_OP_ELEM_ADD;
+    d.reads = &r;
+    d.n_reads = 1;
+    d.writes = &w;
+    d.n_writes = 1;
+    return mlxn_encoder_dispatch(enc, &d);
+}
+
+/* Wait ns nanoseconds on the device, then out[0] = value. */
+static mlxn_status delay_write(mlxn_encoder *enc, mlxn_buffer *out, uint64_t ns, uint32_t value)
+{
+    mlxn_kernel *k = NULL;
+    mlxn_status st = mlxn_kernel_get(mlxn_encoder_device(enc), "debug_delay_write", &k);
+    if (st != MLXN_OK)
+        return st;
+    mlxn_arg args[3] = {mlxn_arg_buffer(out), mlxn_arg_bytes(&ns, 8), mlxn_arg_bytes(&value, 4)};
+    mlxn_dispatch d = {0};
+    d.kernel = k;
+    d.args = args;
+    d.n_args = 3;
+    d.grid = d.block = (mlxn_dim3){1, 1, 1};
+    d.kind = MLXN_OP_OTHER;
+    return mlxn_encoder_dispatch(enc, &d);
+}
+
+static mlxn_status fault(mlxn_encoder *enc)
+{
+    mlxn_kernel *k = NULL;
+    mlxn_status st = mlxn_kernel_get(mlxn_encoder_device(enc), "debug_fault", &k);
+    if (st != MLXN_OK)
+        return st;
+    uint64_t bad = 8; /* an unmapped address */
+    mlxn_arg arg = mlxn_arg_bytes(&bad, 8);
+    mlxn_dispatch d = {0};
+    d.kernel = k;
+    d.args = &arg;
+    d.n_args = 1;
+    d.grid = d.block = (mlxn_dim3){1, 1, 1};
+    return mlxn_encoder_dispatch(enc, &d);
+}
+
+static mlxn_session *new_session(mlxn_device *dev, mlxn_queue *q)
+{
+    mlxn_session_params p = mlxn_session_params_default();
+    p.queue = q;
+    mlxn_session *s = NULL;
+    return mlxn_session_create(dev, &p, &s) == MLXN_OK ? s : NULL;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+/* ---- the session state machine ------------------------------------------------------ */
+TEST(session_state_machine)
+{
+    mlxn_device *dev = test_device();
+    mlxn_session *s = new_session(dev, NULL);
+    REQUIRE_OK(s ? MLXN_OK : MLXN_ERR_STATE);
+    mlxn_buffer *a = u32_buffer(dev, 64, 0);
+    CHECK(!mlxn_session_is_drained(s) && !mlxn_session_is_fence_pending(s));
+    CHECK(!mlxn_session_has_event(s) && mlxn_session_fence(s) == NULL);
+    CHECK(mlxn_session_fence_value(s) == 0 && mlxn_session_wait_count(s) == 0);
+    /* A reset while encoding is a no-op. */
+    CHECK_OK(mlxn_session_reset_for_next_stage(s));
+    CHECK(!mlxn_session_is_drained(s) && mlxn_session_wait_count(s) == 0);
+
+    mlxn_counters c0, c1;
+    CHECK_OK(mlxn_session_begin_stage(s, "first"));
+    CHECK_OK(inc(mlxn_session_encoder(s), a, a, 64));
+    mlxn_device_get_counters(dev, &c0);
+    CHECK_OK(mlxn_session_commit_stage(s));
+    CHECK(mlxn_session_is_drained(s) && !mlxn_session_is_fence_pending(s));
+    /* Commits while drained are no-ops: nothing is submitted. */
+    CHECK_OK(mlxn_session_commit_stage(s));
+    CHECK_OK(mlxn_session_fence_stage(s, "ignored"));
+    mlxn_device_get_counters(dev, &c1);
+    CHECK(c1.command_buffers == c0.command_buffers + 1);
+    CHECK(mlxn_session_fence_value(s) == 0 && !mlxn_session_has_event(s));
+    /* commit_and_wait while drained still waits. */
+    CHECK_OK(mlxn_session_commit_and_wait(s));
+    CHECK(read_u32(a, 5) == 5u * 3u + 1u);
+    /* A reset after a plain commit emits no wait. */
+    CHECK_OK(mlxn_session_reset_for_next_stage(s));
+    CHECK(!mlxn_session_is_drained(s) && mlxn_session_wait_count(s) == 0);
+
+    CHECK_OK(inc(mlxn_session_encoder(s), a, a, 64));
+    CHECK_OK(mlxn_session_fence_stage(s, "second"));
+    CHECK(mlxn_session_is_drained(s) && mlxn_session_is_fence_pending(s));
+    CHECK(mlxn_session_has_event(s) && mlxn_session_fence_value(s) == 1);
+    CHECK_OK(mlxn_session_fence_stage(s, NULL)); /* drained: no-op */
+    CHECK(mlxn_session_fence_value(s) == 1);
+    CHECK_OK(mlxn_session_reset_for_next_stage(s));
+    CHECK(!mlxn_session_is_drained(s) && !mlxn_session_is_fence_pending(s));
+    CHECK(mlxn_session_wait_count(s) == 1 && mlxn_session_wait_value(s) == 1);
+    CHECK_OK(mlxn_session_reset_for_next_stage(s)); /* no-op */
+    CHECK(mlxn_session_wait_count(s) == 1);
+    CHECK_OK(inc(mlxn_session_encoder(s), a, a, 64));
+    CHECK_OK(mlxn_session_commit_and_wait(s));
+    CHECK(read_u32(a, 5) == 5u * 3u + 3u);
+    CHECK(mlxn_fence_value(mlxn_session_fence(s)) == 1);
+    mlxn_buffer_destroy(a);
+    mlxn_session_destroy(s);
+}
+
+/* N stages: N-1 fenced and reset, the last committed and waited for. */
+TEST(fenced_stage_chain)
+{
+    enum { STAGES = 8, N = 300 };
+    mlxn_device *dev = test_device();
+    mlxn_session *s = new_session(dev, NULL);
+    mlxn_buffer *a = u32_buffer(dev, N, 7);
+    REQUIRE_OK(s && a ? MLXN_OK : MLXN_ERR_STATE);
+    for (int k = 0; k < STAGES; k++) {
+        char label[32];
+        snprintf(label, sizeof label, "stage-%d", k);
+        CHECK_OK(mlxn_session_begin_stage(s, label));
+        CHECK_OK(inc(mlxn_session_encoder(s), a, a, N));
+        if (k < STAGES - 1) {
+            CHECK_OK(mlxn_session_fence_stage(s, NULL));
+            CHECK(mlxn_session_fence_value(s) == (uint64_t)k + 1);
+            CHECK_OK(mlxn_session_reset_for_next_stage(s));
+        } else {
+            CHECK_OK(mlxn_session_commit_and_wait(s));
+        }
+    }
+    CHECK(mlxn_session_wait_count(s) == STAGES - 1);
+    CHECK(mlxn_session_wait_value(s) == mlxn_session_fence_value(s));
+    CHECK(mlxn_session_fence_value(s) == STAGES - 1);
+    CHECK(mlxn_fence_value(mlxn_session_fence(s)) == STAGES - 1);
+    CHECK(read_u32(a, N - 1) == 7u + (N - 1) * 3u + STAGES);
+    CHECK(read_u32(a, 0) == 7u + STAGES);
+    mlxn_buffer_destroy(a);
+    mlxn_session_destroy(s);
+}
+
+/* Stage 1 on queue A is slow (it writes 42 after 100 ms); stage 2 on
+ * queue B reads that value and adds one. Returns what stage 2 read + 1. */
+static uint32_t cross_queue_run(mlxn_device *dev, int with_wait)
+{
+    mlxn_queue *qa = NULL, *qb = NULL;
+    if (mlxn_queue_create(dev, &qa) != MLXN_OK || mlxn_queue_create(dev, &qb) != MLXN_OK)
+        return 0xdead;
+    mlxn_session *sa = new_session(dev, qa), *sb = new_session(dev, qb);
+    mlxn_buffer *flag = u32_buffer(dev, 1, 0), *out = u32_buffer(dev, 1, 0);
+    uint32_t got = 0xbad;
+    CHECK_OK(mlxn_session_begin_stage(sa, "slow producer"));
+    CHECK_OK(delay_write(mlxn_session_encoder(sa), flag, 100 * MS, 42));
+    CHECK_OK(mlxn_session_fence_stage(sa, NULL));
+    CHECK_OK(mlxn_session_begin_stage(sb, "consumer"));
+    if (with_wait)
+        CHECK_OK(mlxn_encoder_wait_fence(mlxn_session_encoder(sb), mlxn_session_fence(sa),
+                                         mlxn_session_fence_value(sa)));
+    CHECK_OK(inc(mlxn_session_encoder(sb), flag, out, 1));
+    CHECK_OK(mlxn_session_commit_and_wait(sb));
+    got = read_u32(out, 0);
+    CHECK_OK(mlxn_session_wait(sa));
+    CHECK(read_u32(flag, 0) == 42);
+    mlxn_buffer_destroy(flag);
+    mlxn_buffer_destroy(out);
+    mlxn_session_destroy(sa);
+    mlxn_session_destroy(sb);
+    mlxn_queue_destroy(qa);
+    mlxn_queue_destroy(qb);
+    return got;
+}
+
+TEST(cross_queue_stage_waits_for_slow_stage)
+{
+    mlxn_device *dev = test_device();
+    CHECK_MSG(cross_queue_run(dev, 1) == 43, "stage 2 did not see stage 1's result");
+    /* Without the wait stage 2 reads the flag before stage 1 wrote it:
+     * the check above is able to fail. */
+    uint32_t unordered = cross_queue_run(dev, 0);
+    CHECK_MSG(unordered == 1, "without the fence wait stage 2 read %u (expected the stale 1)",
+              unordered);
+}
+
+/* A wait encoded before its signal exists (the memory-wait path on CUDA). */
+TEST(wait_encoded_before_signal)
+{
+    mlxn_device *dev = test_device();
+    mlxn_queue *qa = NULL, *qb = NULL;
+    REQUIRE_OK(mlxn_queue_create(dev, &qa));
+    REQUIRE_OK(mlxn_queue_create(dev, &qb));
+    mlxn_session *sa = new_session(dev, qa), *sb = new_session(dev, qb);
+    mlxn_fence *f = NULL;
+    REQUIRE_OK(mlxn_fence_create(dev, 10, &f));
+    CHECK(mlxn_fence_value(f) == 10 && mlxn_fence_device(f) == dev);
+    mlxn_buffer *flag = u32_buffer(dev, 1, 0), *out = u32_buffer(dev, 1, 0);
+    CHECK_OK(mlxn_encoder_wait_fence(mlxn_session_encoder(sb), f, 11));
+    CHECK_OK(inc(mlxn_session_encoder(sb), flag, out, 1));
+    CHECK_OK(mlxn_session_commit_stage(sb));
+    CHECK_OK(delay_write(mlxn_session_encoder(sa), flag, 30 * MS, 42));
+    CHECK_OK(mlxn_encoder_signal_fence(mlxn_session_encoder(sa), f, 11));
+    CHECK_OK(mlxn_session_commit_stage(sa));
+    CHECK_OK(mlxn_session_wait(sb));
+    CHECK(read_u32(out, 0) == 43);
+    CHECK(mlxn_fence_value(f) == 11);
+    CHECK_OK(mlxn_session_wait(sa));
+    mlxn_buffer_destroy(flag);
+    mlxn_buffer_destroy(out);
+    mlxn_session_destroy(sa);
+    mlxn_session_destroy(sb);
+    mlxn_fence_destroy(f);
+    mlxn_queue_destroy(qa);
+    mlxn_queue_destroy(qb);
+}
+
+TEST(host_wait_times_out)
+{
+    mlxn_device *dev = test_device();
+    mlxn_fence *f = NULL;
+    REQUIRE_OK(mlxn_fence_create(dev, 0, &f));
+    CHECK_OK(mlxn_fence_wait(f, 0, 0));
+    CHECK(mlxn_fence_wait(f, 1, 0) == MLXN_ERR_TIMEOUT);
+    CHECK(mlxn_fence_wait(f, 1, 2 * MS) == MLXN_ERR_TIMEOUT);
+    CHECK(strstr(mlxn_last_error(dev), "not reached") != NULL);
+    /* A queue signal behind slow work: not there yet, then there. */
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_buffer *flag = u32_buffer(dev, 1, 0);
+    CHECK_OK(delay_write(enc, flag, 100 * MS, 9));
+    CHECK_OK(mlxn_encoder_signal_fence(enc, f, 2));
+    CHECK_OK(mlxn_encoder_commit(enc));
+    CHECK(mlxn_fence_wait(f, 2, 1 * MS) == MLXN_ERR_TIMEOUT);
+    CHECK_OK(mlxn_fence_wait(f, 2, MLXN_WAIT_FOREVER));
+    CHECK(mlxn_fence_value(f) == 2);
+    CHECK(read_u32(flag, 0) == 9); /* the signal came after the work */
+    CHECK_OK(mlxn_fence_signal(f, 3));
+    CHECK_OK(mlxn_fence_wait(f, 3, 0));
+    CHECK_OK(mlxn_encoder_wait(enc));
+    mlxn_buffer_destroy(flag);
+    mlxn_encoder_destroy(enc);
+    mlxn_fence_destroy(f);
+}
+
+TEST(host_signal_releases_queue_wait)
+{
+    mlxn_device *dev = test_device();
+    mlxn_fence *f = NULL;
+    REQUIRE_OK(mlxn_fence_create(dev, 0, &f));
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_buffer *a = u32_buffer(dev, 16, 100), *b = u32_buffer(dev, 16, 0);
+    CHECK_OK(mlxn_encoder_wait_fence(enc, f, 5));
+    CHECK_OK(inc(enc, a, b, 16));
+    CHECK_OK(mlxn_encoder_commit(enc));
+    sleep_ms(30);
+    CHECK_MSG(read_u32(b, 3) == 9, "the queue ran past an unsignalled wait");
+    CHECK_OK(mlxn_fence_signal(f, 5));
+    CHECK_OK(mlxn_encoder_wait(enc));
+    CHECK(read_u32(b, 3) == 100u + 9u + 1u);
+    /* Values must rise. */
+    CHECK(mlxn_fence_signal(f, 5) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_encoder_signal_fence(enc, f, 4) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_fence_value(f) == 5);
+    mlxn_buffer_destroy(a);
+    mlxn_buffer_destroy(b);
+    mlxn_encoder_destroy(enc);
+    mlxn_fence_destroy(f);
+}
+
+TEST(fence_argument_checks)
+{
+    mlxn_device *dev = test_device();
+    mlxn_fence *f = NULL, *other = NULL;
+    REQUIRE_OK(mlxn_fence_create(dev, 0, &f));
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    CHECK(mlxn_fence_create(dev, 0, NULL) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_encoder_signal_fence(enc, NULL, 1) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_fence_wait(NULL, 1, 0) == MLXN_ERR_INVALID_ARG);
+    REQUIRE_OK(mlxn_encoder_start_capture(enc));
+    CHECK(mlxn_encoder_signal_fence(enc, f, 1) == MLXN_ERR_STATE);
+    CHECK(mlxn_encoder_wait_fence(enc, f, 1) == MLXN_ERR_STATE);
+    mlxn_graph *g = NULL;
+    REQUIRE_OK(mlxn_encoder_take_capture(enc, &g));
+    mlxn_graph_destroy(g);
+    if (test_cpu() != dev) {
+        REQUIRE_OK(mlxn_fence_create(test_cpu(), 0, &other));
+        CHECK(mlxn_encoder_signal_fence(enc, other, 1) == MLXN_ERR_INVALID_ARG);
+        CHECK(strstr(mlxn_last_error(dev), "another device") != NULL);
+    }
+    /* A wait for a value already reached is satisfied at once. */
+    CHECK_OK(mlxn_encoder_wait_fence(enc, f, 0));
+    CHECK_OK(mlxn_encoder_commit_and_wait(enc));
+    mlxn_fence_destroy(NULL);
+    mlxn_fence_destroy(other);
+    mlxn_fence_destroy(f);
+    mlxn_encoder_destroy(enc);
+}
+
+/* A fence handle destroyed while its signal is queued: the command buffer
+ * keeps the word alive. */
+TEST(fence_destroyed_while_signal_queued)
+{
+    mlxn_device *dev = test_device();
+    mlxn_fence *f = NULL;
+    REQUIRE_OK(mlxn_fence_create(dev, 0, &f));
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_buffer *flag = u32_buffer(dev, 1, 0);
+    CHECK_OK(delay_write(enc, flag, 20 * MS, 1));
+    CHECK_OK(mlxn_encoder_signal_fence(enc, f, 1));
+    CHECK_OK(mlxn_encoder_commit(enc));
+    mlxn_fence_destroy(f);
+    CHECK_OK(mlxn_encoder_wait(enc));
+    CHECK(read_u32(flag, 0) == 1);
+    mlxn_buffer_destroy(flag);
+    mlxn_encoder_destroy(enc);
+}
+
+/* ---- errors of fenced stages, in a child process --------------------------------------
+ * Queue B waits for a value queue A signals after a faulting kernel. Every
+ * wait must return the error (not hang): B's stage, A's stages (with the
+ * first cause named), and a host wait on the fence. */
+static int fault_scenario(mlxn_backend backend)
+{
+    alarm(60); /* a hang fails the test instead of stalling it */
+    mlxn_device_params p = mlxn_device_params_default();
+    p.backend = backend;
+    mlxn_device *dev = NULL;
+    if (mlxn_device_create(&p, &dev) != MLXN_OK)
+        return 77;
+    mlxn_queue *qb = NULL;
+    mlxn_fence *f = NULL;
+    if (mlxn_queue_create(dev, &qb) != MLXN_OK || mlxn_fence_create(dev, 0, &f) != MLXN_OK)
+        return 10;
+    mlxn_session *sa = new_session(dev, NULL), *sb = new_session(dev, qb);
+    mlxn_buffer *x = u32_buffer(dev, 4, 0), *y = u32_buffer(dev, 4, 0);
+    if (!sa || !sb || !x || !y)
+        return 11;
+    mlxn_session_begin_stage(sb, "consumer");
+    if (mlxn_encoder_wait_fence(mlxn_session_encoder(sb), f, 1) != MLXN_OK ||
+        inc(mlxn_session_encoder(sb), x, y, 4) != MLXN_OK ||
+        mlxn_session_commit_stage(sb) != MLXN_OK)
+        return 12;
+    mlxn_session_begin_stage(sa, "stage-1-fault");
+    if (fault(mlxn_session_encoder(sa)) != MLXN_OK ||
+        mlxn_encoder_signal_fence(mlxn_session_encoder(sa), f, 1) != MLXN_OK)
+        return 13;
+    /* From here on the fault may already have happened: calls that meet
+     * it return it, which is fine; the waits below must return it. */
+    mlxn_status st = mlxn_session_fence_stage(sa, NULL);
+    if ((st != MLXN_OK && st != MLXN_ERR_GPU) || !mlxn_session_is_drained(sa))
+        return 13;
+    st = mlxn_session_reset_for_next_stage(sa);
+    if (st != MLXN_OK && st != MLXN_ERR_GPU)
+        return 14;
+    mlxn_session_begin_stage(sa, "stage-2");
+    st = inc(mlxn_session_encoder(sa), x, x, 4);
+    if (st != MLXN_OK && st != MLXN_ERR_GPU)
+        return 14;
+    st = mlxn_session_commit_and_wait(sa);
+    printf("    child: stage 2 -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
+    if (st != MLXN_ERR_GPU)
+        return 15;
+    if (!strstr(mlxn_last_error(dev), "stage-1-fault"))
+        return 16;
+    st = mlxn_session_commit_and_wait(sb);
+    printf("    child: queue B -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
+    if (st != MLXN_ERR_GPU)
+        return 17;
+    st = mlxn_fence_wait(f, 2, 20000 * MS);
+    printf("    child: host wait -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
+    if (st != MLXN_ERR_GPU)
+        return 18;
+    if (mlxn_device_status(dev) != MLXN_ERR_GPU)
+        return 19;
+    return 0;
+}
+
+int mlxn_test_extra_arg(int argc, char **argv, int *i)
+{
+    (void)argc;
+    if (strcmp(argv[*i], "--child-stage-fault"))
+        return 0;
+    int rc = fault_scenario(test_backend());
+    fflush(stdout);
+    _exit(rc);
+}
+
+TEST(failed_stage_error_reaches_caller)
+{
+    mlxn_device *dev = test_device();
+    (void)dev;
+    const char *backend = test_backend() == MLXN_BACKEND_CUDA ? "cuda" : "cpu";
+    char *argv[] = {(char *)test_argv0(), "--backend", (char *)backend, "--child-stage-fault",
+                    NULL};
+    pid_t pid;
+    extern char **environ;
+    fflush(stdout);
+    REQUIRE_OK(posix_spawn(&pid, test_argv0(), NULL, NULL, argv, environ) == 0 ? MLXN_OK
+                                                                                 : MLXN_ERR_STATE);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status), "child died (signal %d%s)",
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+              WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? ": a wait hung" : "");
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child scenario failed at step %d",
+              WEXITSTATUS(status));
+}
+
+/* ---- residency sets -------------------------------------------------------------------- */
+TEST(residency_set_bookkeeping)
+{
+    mlxn_device *dev = test_device();
+    mlxn_device_info info;
+    REQUIRE_OK(mlxn_device_get_info(dev, &info));
+    mlxn_residency_set *set = NULL;
+    REQUIRE_OK(mlxn_residency_set_create(dev, NULL, &set));
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_queue *q = mlxn_device_default_queue(dev);
+    REQUIRE_OK(mlxn_residency_set_attach(set, q));
+    CHECK_OK(mlxn_residency_set_attach(set, q)); /* again: no-op */
+    mlxn_buffer *kv = u32_buffer(dev, 1 << 16, 0), *w = u32_buffer(dev, 1 << 12, 0);
+    size_t host_bytes = 64 * 1024;
+    void *host = malloc(host_bytes);
+    memset(host, 1, host_bytes);
+    CHECK_OK(mlxn_residency_set_add(set, kv, 4));
+    CHECK_OK(mlxn_residency_set_add(set, w, 1));
+    CHECK_OK(mlxn_residency_set_add_host(set, host, host_bytes, 0));
+    CHECK_OK(mlxn_residency_set_add(set, w, 1)); /* already staged */
+    mlxn_residency_stats st;
+    mlxn_residency_set_get_stats(set, &st);
+    CHECK(st.pending_adds == 3 && st.entries == 0 && st.flushes == 0);
+    /* The next commit on the attached queue flushes once. */
+    CHECK_OK(inc(enc, w, w, 16));
+    CHECK_OK(mlxn_encoder_commit_and_wait(enc));
+    mlxn_residency_set_get_stats(set, &st);
+    CHECK(st.pending_adds == 0 && st.entries == 3 && st.flushes == 1);
+    CHECK(st.resident_bytes == (4u << 16) + (4u << 12) + host_bytes);
+    if (mlxn_device_backend(dev) == MLXN_BACKEND_CUDA && info.max_persisting_l2 > 0) {
+        CHECK(st.persisting_l2_bytes > 0 && st.max_window_bytes > 0);
+        CHECK(st.window_bytes > 0 && st.window_bytes <= st.max_window_bytes);
+        CHECK(st.window_bytes >= (4u << 16)); /* covers the hottest buffer */
+        CHECK(st.hit_ratio > 0.0f && st.hit_ratio <= 1.0f);
+    } else {
+        CHECK(st.window_bytes == 0);
+    }
+    CHECK_OK(inc(enc, w, w, 16));
+    CHECK_OK(mlxn_encoder_commit_and_wait(enc));
+    mlxn_residency_set_get_stats(set, &st);
+    CHECK(st.flushes == 1); /* nothing staged: no flush */
+    /* Removals are staged too. */
+    CHECK_OK(mlxn_residency_set_remove_host(set, host, host_bytes));
+    CHECK(mlxn_residency_set_remove_host(set, host, 1) == MLXN_ERR_NOT_FOUND);
+    mlxn_residency_set_get_stats(set, &st);
+    CHECK(st.pending_removes == 1 && st.entries == 3);
+    CHECK_OK(mlxn_residency_set_commit(set));
+    mlxn_residency_set_get_stats(set, &st);
+    CHECK(st.pending_removes == 0 && st.entries == 2 && st.flushes == 2);
+    /* Removing a staged add cancels it without a flush of its own. */
+    mlxn_buffer *tmp = u32_buffer(dev, 32, 0);
+    CHECK_OK(mlxn_residency_set_add(set, tmp, 1));
+    CHECK_OK(mlxn_residency_set_remove(set, tmp));
+    mlxn_residency_set_get_stats(set, &st);
+    CHECK(st.pending_adds == 0 && st.entries == 2);
+    CHECK(mlxn_residency_set_remove(set, tmp) == MLXN_ERR_NOT_FOUND);
+    /* The set keeps its buffers' memory: destroying the handle is safe. */
+    mlxn_buffer_destroy(kv);
+    CHECK_OK(mlxn_residency_set_detach(set, q));
+    CHECK(mlxn_residency_set_detach(set, q) == MLXN_ERR_NOT_FOUND);
+    mlxn_residency_set_destroy(set);
+    mlxn_buffer_destroy(tmp);
+    mlxn_buffer_destroy(w);
+    free(host);
+    mlxn_encoder_destroy(enc);
+}
+
+TEST(residency_set_locks_host_ranges)
+{
+    mlxn_device *dev = test_device();
+    mlxn_residency_params p = mlxn_residency_params_default();
+    p.flags = MLXN_RESIDENCY_LOCK_HOST;
+    mlxn_residency_set *set = NULL;
+    REQUIRE_OK(mlxn_residency_set_create(dev, &p, &set));
+    size_t bytes = 16 * 1024;
+    void *host = malloc(bytes);
+    memset(host, 2, bytes);
+    CHECK_OK(mlxn_residency_set_add_host(set, host, bytes, 1));
+    mlxn_status st = mlxn_residency_set_commit(set);
+    mlxn_residency_stats s;
+    mlxn_residency_set_get_stats(set, &s);
+    /* mlock may be refused (RLIMIT_MEMLOCK): then it is reported. */
+    CHECK((st == MLXN_OK && s.locked_bytes == bytes && s.hint_failures == 0) ||
+          (st == MLXN_ERR_UNSUPPORTED && s.locked_bytes == 0 && s.hint_failures > 0));
+    CHECK_OK(mlxn_residency_set_remove_host(set, host, bytes));
+    mlxn_residency_set_commit(set);
+    mlxn_residency_set_get_stats(set, &s);
+    CHECK(s.locked_bytes == 0 && s.entries == 0);
+    mlxn_residency_set_destroy(set);
+    free(host);
+    CHECK(mlxn_residency_set_create(dev, &(mlxn_residency_params){.flags = 1u << 7}, &set) ==
+          MLXN_ERR_INVALID_ARG);
+}
+
+/* ---- profiling --------------------------------------------------------------------------
+ * A tiny JSON reader: checks the syntax and records every object key with
+ * its nesting depth (members of the top object are at depth 1). */
+typedef struct json_keys {
+    char keys[64][32];
+    int depth[64];
+    int n;
+} json_keys;
+
+static const char *json_value(const char *p, int depth, json_keys *k);
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_string(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (*p++ != '"')
+        return NULL;
+    while (*p && *p != '"') {
+        char c = *p++;
+        if (c == '\\') {
+            if (!*p)
+                return NULL;
+            c = *p++;
+            if (c == 'u') {
+                for (int i = 0; i < 4; i++)
+                    if (!*p++)
+                        return NULL;
+                c = '?';
+            }
+        }
+        if (out && n + 1 < cap)
+            out[n++] = c;
+    }
+    if (out)
+        out[n] = 0;
+    return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_value(const char *p, int depth, json_keys *k)
+{
+    p = json_ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        int object = *p == '{';
+        p = json_ws(p + 1);
+        if (*p == close)
+            return p + 1;
+        for (;;) {
+            if (object) {
+                char key[32];
+                if (!(p = json_string(json_ws(p), key, sizeof key)))
+                    return NULL;
+                int seen = 0;
+                for (int i = 0; i < k->n; i++)
+                    seen |= k->depth[i] == depth + 1 && !strcmp(k->keys[i], key);
+                if (!seen && k->n < 64) {
+                    snprintf(k->keys[k->n], sizeof k->keys[0], "%s", key);
+                    k->depth[k->n++] = depth + 1;
+                }
+                p = json_ws(p);
+                if (*p++ != ':')
+                    return NULL;
+            }
+            if (!(p = json_value(p, depth + 1, k)))
+                return NULL;
+            p = json_ws(p);
+            if (*p == close)
+                return p + 1;
+            if (*p++ != ',')
+                return NULL;
+        }
+    }
+    if (*p == '"')
+        return json_string(p, NULL, 0);
+    if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
+        return p + 4;
+    if (!strncmp(p, "false", 5))
+        return p + 5;
+    char *end;
+    strtod(p, &end);
+    return end == p ? NULL : end;
+}
+
+static int has_key(const json_keys *k, const char *key, int depth)
+{
+    for (int i = 0; i < k->n; i++)
+        if (k->depth[i] == depth && !strcmp(k->keys[i], key))
+            return 1;
+    return 0;
+}
+
+TEST(profiling_times_and_dumps)
+{
+    mlxn_device_params dp = mlxn_device_params_default();
+    dp.backend = test_backend();
+    dp.profile = MLXN_PROFILE_COMMAND_BUFFERS | MLXN_PROFILE_DISPATCHES | MLXN_PROFILE_NVTX;
+    mlxn_device *dev = NULL;
+    if (mlxn_device_create(&dp, &dev) != MLXN_OK)
+        SKIP("no device for this backend: %s", mlxn_last_error(NULL));
+    mlxn_session *s = new_session(dev, NULL);
+    mlxn_buffer *a = u32_buffer(dev, 1000, 1), *flag = u32_buffer(dev, 1, 0);
+    double t0 = now_us();
+    CHECK_OK(mlxn_session_begin_stage(s, "prof-stage"));
+    mlxn_encoder *enc = mlxn_session_encoder(s);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(delay_write(enc, flag, 200000, (uint32_t)i));
+        CHECK_OK(inc(enc, a, a, 1000));
+    }
+    CHECK_OK(mlxn_session_commit_and_wait(s));
+    double wall = now_us() - t0;
+    CHECK(read_u32(a, 10) == 1u + 30u + 3u);
+
+    size_t n_cb = mlxn_profile_cb_count(dev);
+    double cb_us = -1;
+    for (size_t i = 0; i < n_cb; i++) {
+        mlxn_profile_cb_stats c;
+        CHECK_OK(mlxn_profile_cb_at(dev, i, &c));
+        if (!strcmp(c.label, "prof-stage")) {
+            CHECK(c.count == 1 && c.min_us == c.total_us && c.max_us == c.total_us);
+            cb_us = c.total_us;
+        }
+    }
+    CHECK_MSG(cb_us > 0 && cb_us <= wall, "command buffer %.3f us, host wall %.3f us", cb_us,
+              wall);
+    size_t n_d = mlxn_profile_dispatch_count(dev);
+    CHECK(n_d == 6);
+    double sum = 0;
+    for (size_t i = 0; i < n_d; i++) {
+        mlxn_profile_dispatch d;
+        CHECK_OK(mlxn_profile_dispatch_at(dev, i, &d));
+        CHECK(!strcmp(d.cb_label, "prof-stage") && d.index == i && d.gpu_us > 0);
+        CHECK(!strcmp(d.kernel, i % 2 ? "debug_inc_u32" : "debug_delay_write"));
+        CHECK(d.kind == (i % 2 ? MLXN_OP_ELEM_ADD : MLXN_OP_OTHER));
+        if (i % 2 == 0)
+            CHECK_MSG(d.gpu_us >= 150, "a 200 us delay timed at %.3f us", d.gpu_us);
+        sum += d.gpu_us;
+    }
+    CHECK_MSG(sum <= cb_us + 0.01, "dispatches sum to %.3f us, their buffer took %.3f us", sum,
+              cb_us);
+    int found = 0;
+    for (size_t i = 0; i < mlxn_profile_kernel_count(dev); i++) {
+        mlxn_profile_kernel_stats k;
+        CHECK_OK(mlxn_profile_kernel_at(dev, i, &k));
+        if (!strcmp(k.kernel, "debug_delay_write"))
+            found = k.count == 3 && k.min_us <= k.max_us && k.total_us >= 3 * k.min_us;
+    }
+    CHECK(found);
+    CHECK(mlxn_device_kernel_dispatches(dev, "debug_delay_write") == 3);
+    CHECK(mlxn_profile_dropped(dev) == 0);
+
+    /* JSON: valid, with the documented keys. */
+    size_t need = 0;
+    CHECK_OK(mlxn_profile_dump_buffer(dev, MLXN_PROFILE_JSON, NULL, 0, &need) == MLXN_ERR_INVALID_ARG
+                 ? MLXN_OK
+                 : MLXN_ERR_STATE);
+    CHECK(need > 100);
+    char *json = malloc(need);
+    char small[16];
+    CHECK(mlxn_profile_dump_buffer(dev, MLXN_PROFILE_JSON, small, sizeof small, NULL) ==
+          MLXN_ERR_INVALID_ARG);
+    CHECK_OK(mlxn_profile_dump_buffer(dev, MLXN_PROFILE_JSON, json, need, &need));
+    CHECK(strlen(json) + 1 == need);
+    json_keys k = {0};
+    const char *end = json_value(json, 0, &k);
+    CHECK_MSG(end && !*json_ws(end), "the JSON dump does not parse: %s", json);
+    const char *top[] = {"device",     "backend",         "profile_flags", "command_buffers",
+                         "kernels",    "dispatches",      "dispatch_counts",
+                         "dropped_dispatches"};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        CHECK_MSG(has_key(&k, top[i], 1), "JSON lacks key %s", top[i]);
+    const char *inner[] = {"label", "count",    "total_us", "mean_us", "min_us", "max_us",
+                           "kernel", "cb_label", "cb_seq",   "index",   "kind",   "gpu_us"};
+    for (size_t i = 0; i < sizeof inner / sizeof inner[0]; i++)
+        CHECK_MSG(has_key(&k, inner[i], 3), "JSON rows lack key %s", inner[i]);
+    CHECK(strstr(json, "\"prof-stage\"") != NULL);
+    free(json);
+
+    char table[8192];
+    CHECK_OK(mlxn_profile_dump_buffer(dev, MLXN_PROFILE_TABLE, table, sizeof table, NULL));
+    CHECK(strstr(table, "| prof-stage | 1 |") && strstr(table, "| debug_delay_write | 3 |"));
+    FILE *f = tmpfile();
+    CHECK_OK(mlxn_profile_dump(dev, MLXN_PROFILE_TABLE, f));
+    fclose(f);
+    CHECK_OK(mlxn_profile_capture_start(dev));
+    CHECK_OK(mlxn_profile_capture_stop(dev));
+    mlxn_profile_reset(dev);
+    CHECK(mlxn_profile_cb_count(dev) == 0 && mlxn_profile_dispatch_count(dev) == 0);
+    mlxn_buffer_destroy(a);
+    mlxn_buffer_destroy(flag);
+    mlxn_session_destroy(s);
+    mlxn_device_destroy(dev);
+}
+
+TEST(profiling_off_records_nothing)
+{
+    mlxn_device *dev = test_device();
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_buffer *a = u32_buffer(dev, 8, 0);
+    CHECK_OK(inc(enc, a, a, 8));
+    CHECK_OK(mlxn_encoder_commit_and_wait(enc));
+    CHECK(mlxn_profile_cb_count(dev) == 0 && mlxn_profile_dispatch_count(dev) == 0);
+    mlxn_profile_cb_stats c;
+    CHECK(mlxn_profile_cb_at(dev, 0, &c) == MLXN_ERR_INVALID_ARG);
+    char buf[4096];
+    CHECK_OK(mlxn_profile_dump_buffer(dev, MLXN_PROFILE_JSON, buf, sizeof buf, NULL));
+    json_keys k = {0};
+    CHECK(json_value(buf, 0, &k) != NULL && has_key(&k, "dispatch_counts", 1));
+    CHECK(strstr(buf, "\"debug_inc_u32\"") != NULL);
+    mlxn_buffer_destroy(a);
+    mlxn_encoder_destroy(enc);
+}
