@@ -374,17 +374,74 @@ TEST(fence_destroyed_while_signal_queued)
     mlxn_encoder_destroy(enc);
 }
 
-/* ---- errors of fenced stages, in a child process --------------------------------------
- * Queue B waits for a value queue A signals after a faulting kernel. Every
- * wait must return the error (not hang): B's stage, A's stages (with the
- * first cause named), and a host wait on the fence. */
-static int fault_scenario(mlxn_backend backend)
+/* ---- errors of fenced stages, in child processes -------------------------------------
+ * A CUDA fault poisons the process, so each scenario runs in a child (this
+ * binary with --child-fault N) and reports the step it failed at through
+ * its exit code; an alarm turns a hang into a failure. */
+#define STEP(n)                                                                \
+    do {                                                                       \
+        step = (n);                                                            \
+        printf("    child: step %d\n", step);                                  \
+        fflush(stdout);                                                        \
+    } while (0)
+
+static mlxn_device *child_device(mlxn_backend backend)
 {
-    alarm(60); /* a hang fails the test instead of stalling it */
+    alarm(20);
     mlxn_device_params p = mlxn_device_params_default();
     p.backend = backend;
     mlxn_device *dev = NULL;
-    if (mlxn_device_create(&p, &dev) != MLXN_OK)
+    return mlxn_device_create(&p, &dev) == MLXN_OK ? dev : NULL;
+}
+
+/* One queue: stage 1 faults and is fenced, stage 2 waits for it. The
+ * wait returns the error naming stage 1; so does a host wait on the
+ * session fence for a value that cannot come. */
+static int fault_one_queue(mlxn_backend backend)
+{
+    int step = 0;
+    mlxn_device *dev = child_device(backend);
+    if (!dev)
+        return 77;
+    mlxn_session *s = new_session(dev, NULL);
+    mlxn_buffer *x = u32_buffer(dev, 4, 0);
+    STEP(1);
+    mlxn_session_begin_stage(s, "stage-1-fault");
+    if (fault(mlxn_session_encoder(s)) != MLXN_OK)
+        return step;
+    /* From here on the fault may already have happened: calls that meet
+     * it return it, which is fine; the waits below must return it. */
+    mlxn_status st = mlxn_session_fence_stage(s, NULL);
+    if ((st != MLXN_OK && st != MLXN_ERR_GPU) || !mlxn_session_is_drained(s))
+        return step;
+    STEP(2);
+    st = mlxn_session_reset_for_next_stage(s);
+    mlxn_session_begin_stage(s, "stage-2");
+    if (st == MLXN_OK)
+        st = inc(mlxn_session_encoder(s), x, x, 4);
+    if (st != MLXN_OK && st != MLXN_ERR_GPU)
+        return step;
+    STEP(3);
+    st = mlxn_session_commit_and_wait(s);
+    printf("    child: stage 2 -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
+    if (st != MLXN_ERR_GPU || !strstr(mlxn_last_error(dev), "stage-1-fault"))
+        return step;
+    STEP(4);
+    st = mlxn_fence_wait(mlxn_session_fence(s), 2, 10000 * MS);
+    printf("    child: host wait -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
+    if (st != MLXN_ERR_GPU || mlxn_device_status(dev) != MLXN_ERR_GPU)
+        return step;
+    return 0;
+}
+
+/* Two queues: B waits for a value that A signals after a faulting kernel,
+ * through the memory wait (B's wait encoded first) or through A's signal
+ * event (encoded after). B's wait must return the error, not hang. */
+static int fault_waiting_queue(mlxn_backend backend, int wait_first)
+{
+    int step = 0;
+    mlxn_device *dev = child_device(backend);
+    if (!dev)
         return 77;
     mlxn_queue *qb = NULL;
     mlxn_fence *f = NULL;
@@ -392,70 +449,66 @@ static int fault_scenario(mlxn_backend backend)
         return 10;
     mlxn_session *sa = new_session(dev, NULL), *sb = new_session(dev, qb);
     mlxn_buffer *x = u32_buffer(dev, 4, 0), *y = u32_buffer(dev, 4, 0);
-    if (!sa || !sb || !x || !y)
-        return 11;
+    mlxn_encoder *ea = mlxn_session_encoder(sa), *eb = mlxn_session_encoder(sb);
+    STEP(1);
     mlxn_session_begin_stage(sb, "consumer");
-    if (mlxn_encoder_wait_fence(mlxn_session_encoder(sb), f, 1) != MLXN_OK ||
-        inc(mlxn_session_encoder(sb), x, y, 4) != MLXN_OK ||
-        mlxn_session_commit_stage(sb) != MLXN_OK)
-        return 12;
-    mlxn_session_begin_stage(sa, "stage-1-fault");
-    if (fault(mlxn_session_encoder(sa)) != MLXN_OK ||
-        mlxn_encoder_signal_fence(mlxn_session_encoder(sa), f, 1) != MLXN_OK)
-        return 13;
-    /* From here on the fault may already have happened: calls that meet
-     * it return it, which is fine; the waits below must return it. */
-    mlxn_status st = mlxn_session_fence_stage(sa, NULL);
-    if ((st != MLXN_OK && st != MLXN_ERR_GPU) || !mlxn_session_is_drained(sa))
-        return 13;
-    st = mlxn_session_reset_for_next_stage(sa);
+    if (wait_first && (mlxn_encoder_wait_fence(eb, f, 1) != MLXN_OK ||
+                       inc(eb, x, y, 4) != MLXN_OK || mlxn_session_commit_stage(sb) != MLXN_OK))
+        return step;
+    STEP(2);
+    mlxn_session_begin_stage(sa, "producer-fault");
+    if (fault(ea) != MLXN_OK || mlxn_encoder_signal_fence(ea, f, 1) != MLXN_OK)
+        return step;
+    mlxn_status st = mlxn_session_commit_stage(sa);
     if (st != MLXN_OK && st != MLXN_ERR_GPU)
-        return 14;
-    mlxn_session_begin_stage(sa, "stage-2");
-    st = inc(mlxn_session_encoder(sa), x, x, 4);
-    if (st != MLXN_OK && st != MLXN_ERR_GPU)
-        return 14;
-    st = mlxn_session_commit_and_wait(sa);
-    printf("    child: stage 2 -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
-    if (st != MLXN_ERR_GPU)
-        return 15;
-    if (!strstr(mlxn_last_error(dev), "stage-1-fault"))
-        return 16;
+        return step;
+    STEP(3);
+    if (!wait_first) {
+        st = mlxn_encoder_wait_fence(eb, f, 1);
+        if (st == MLXN_OK)
+            st = inc(eb, x, y, 4);
+        if (st == MLXN_OK)
+            st = mlxn_session_commit_stage(sb);
+        if (st != MLXN_OK && st != MLXN_ERR_GPU)
+            return step;
+    }
+    STEP(4);
     st = mlxn_session_commit_and_wait(sb);
     printf("    child: queue B -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
     if (st != MLXN_ERR_GPU)
-        return 17;
-    st = mlxn_fence_wait(f, 2, 20000 * MS);
-    printf("    child: host wait -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
+        return step;
+    STEP(5);
+    st = mlxn_session_commit_and_wait(sa);
+    printf("    child: queue A -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
     if (st != MLXN_ERR_GPU)
-        return 18;
-    if (mlxn_device_status(dev) != MLXN_ERR_GPU)
-        return 19;
+        return step;
     return 0;
 }
 
 int mlxn_test_extra_arg(int argc, char **argv, int *i)
 {
-    (void)argc;
-    if (strcmp(argv[*i], "--child-stage-fault"))
+    if (strcmp(argv[*i], "--child-fault") || *i + 1 >= argc)
         return 0;
-    int rc = fault_scenario(test_backend());
+    int which = atoi(argv[*i + 1]);
+    int rc = which == 0   ? fault_one_queue(test_backend())
+             : which == 1 ? fault_waiting_queue(test_backend(), 1)
+                          : fault_waiting_queue(test_backend(), 0);
     fflush(stdout);
     _exit(rc);
 }
 
-TEST(failed_stage_error_reaches_caller)
+static void run_fault_child(const char *which)
 {
-    mlxn_device *dev = test_device();
-    (void)dev;
     const char *backend = test_backend() == MLXN_BACKEND_CUDA ? "cuda" : "cpu";
-    char *argv[] = {(char *)test_argv0(), "--backend", (char *)backend, "--child-stage-fault",
-                    NULL};
+    char *argv[] = {(char *)test_argv0(), "--backend", (char *)backend, "--child-fault",
+                    (char *)which, NULL};
     pid_t pid;
     extern char **environ;
     fflush(stdout);
-    REQUIRE_OK(posix_spawn(&pid, test_argv0(), NULL, NULL, argv, environ) == 0 ? MLXN_OK
-                                                                                 : MLXN_ERR_STATE);
+    if (posix_spawn(&pid, test_argv0(), NULL, NULL, argv, environ) != 0) {
+        CHECK_MSG(0, "cannot start the child process");
+        return;
+    }
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK_MSG(WIFEXITED(status), "child died (signal %d%s)",
@@ -463,6 +516,27 @@ TEST(failed_stage_error_reaches_caller)
               WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? ": a wait hung" : "");
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child scenario failed at step %d",
               WEXITSTATUS(status));
+}
+
+TEST(failed_stage_error_reaches_caller)
+{
+    mlxn_device *dev = test_device();
+    (void)dev;
+    run_fault_child("0");
+}
+
+TEST(failed_stage_error_reaches_waiting_queue_memory_wait)
+{
+    mlxn_device *dev = test_device();
+    (void)dev;
+    run_fault_child("1");
+}
+
+TEST(failed_stage_error_reaches_waiting_queue_event_wait)
+{
+    mlxn_device *dev = test_device();
+    (void)dev;
+    run_fault_child("2");
 }
 
 /* ---- residency sets -------------------------------------------------------------------- */
