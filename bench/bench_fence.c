@@ -20,7 +20,10 @@
  * Medians of many repetitions. Kernels launch without programmatic
  * dependent launch, so the baseline is plain stream order.
  *
- *   bench_fence [--backend cpu|cuda|auto] [--reps N]
+ *   bench_fence [--backend cpu|cuda|auto] [--reps N] [--profile]
+ *
+ * --profile times every command buffer and dispatch (which slows what is
+ * measured) and prints the profile table at the end.
  */
 #include "bench/bench_util.h"
 #include "core/fence.h"
@@ -223,11 +226,12 @@ static double median_host_wait(bench *b, int use_fence, int reps)
     return ok(mlxn_encoder_wait(b->ea), b, "wait") ? m : -1;
 }
 
-static int setup(bench *b, mlxn_backend backend)
+static int setup(bench *b, mlxn_backend backend, unsigned profile)
 {
     mlxn_device_params dp = mlxn_device_params_default();
     dp.backend = backend;
     dp.pdl = 0;
+    dp.profile = profile;
     if (mlxn_device_create(&dp, &b->dev) != MLXN_OK) {
         printf("no device: %s\n", mlxn_last_error(NULL));
         return 0;
@@ -313,6 +317,7 @@ int main(int argc, char **argv)
 {
     mlxn_backend backend = MLXN_BACKEND_AUTO;
     int reps = 101;
+    unsigned profile = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             const char *s = argv[++i];
@@ -321,8 +326,10 @@ int main(int argc, char **argv)
                                            : MLXN_BACKEND_AUTO;
         } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
             reps = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--profile")) {
+            profile = MLXN_PROFILE_COMMAND_BUFFERS | MLXN_PROFILE_DISPATCHES;
         } else {
-            printf("usage: %s [--backend cpu|cuda|auto] [--reps N]\n", argv[0]);
+            printf("usage: %s [--backend cpu|cuda|auto] [--reps N] [--profile]\n", argv[0]);
             return 2;
         }
     }
@@ -330,7 +337,7 @@ int main(int argc, char **argv)
         reps = 1;
     bench b;
     memset(&b, 0, sizeof b);
-    if (!setup(&b, backend)) {
+    if (!setup(&b, backend, profile)) {
         teardown(&b);
         return 1;
     }
@@ -388,6 +395,10 @@ int main(int argc, char **argv)
     printf("| host sees one kernel done: mlxn_fence_wait (%s) | | %.2f |\n",
            cuda ? "polls the fence word" : "condition variable", hw_fence);
     print_limits(b.dev);
+    if (profile) {
+        printf("\n");
+        mlxn_profile_dump(b.dev, MLXN_PROFILE_TABLE, stdout);
+    }
     teardown(&b);
     return 0;
 }
