@@ -8,6 +8,8 @@
 #define MLXN_TEST_MAIN
 #include "test.h"
 
+#include "core/fence.h"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -239,8 +241,10 @@ TEST(cross_queue_stage_waits_for_slow_stage)
               unordered);
 }
 
-/* A wait encoded before its signal exists (the memory-wait path on CUDA). */
-TEST(wait_encoded_before_signal)
+/* The memory-wait path (cuStreamWaitValue64 on CUDA), forced: the wait
+ * is encoded after its signal, so the driver sees the producer's work
+ * first in submission order. */
+TEST(memory_wait_orders_queues)
 {
     mlxn_device *dev = test_device();
     mlxn_queue *qa = NULL, *qb = NULL;
@@ -249,15 +253,15 @@ TEST(wait_encoded_before_signal)
     mlxn_session *sa = new_session(dev, qa), *sb = new_session(dev, qb);
     mlxn_fence *f = NULL;
     REQUIRE_OK(mlxn_fence_create(dev, 10, &f));
+    f->f.memop_only = 1;
     CHECK(mlxn_fence_value(f) == 10 && mlxn_fence_device(f) == dev);
     mlxn_buffer *flag = u32_buffer(dev, 1, 0), *out = u32_buffer(dev, 1, 0);
-    CHECK_OK(mlxn_encoder_wait_fence(mlxn_session_encoder(sb), f, 11));
-    CHECK_OK(inc(mlxn_session_encoder(sb), flag, out, 1));
-    CHECK_OK(mlxn_session_commit_stage(sb));
-    CHECK_OK(delay_write(mlxn_session_encoder(sa), flag, 30 * MS, 42));
+    CHECK_OK(delay_write(mlxn_session_encoder(sa), flag, 50 * MS, 42));
     CHECK_OK(mlxn_encoder_signal_fence(mlxn_session_encoder(sa), f, 11));
     CHECK_OK(mlxn_session_commit_stage(sa));
-    CHECK_OK(mlxn_session_wait(sb));
+    CHECK_OK(mlxn_encoder_wait_fence(mlxn_session_encoder(sb), f, 11));
+    CHECK_OK(inc(mlxn_session_encoder(sb), flag, out, 1));
+    CHECK_OK(mlxn_session_commit_and_wait(sb));
     CHECK(read_u32(out, 0) == 43);
     CHECK(mlxn_fence_value(f) == 11);
     CHECK_OK(mlxn_session_wait(sa));
@@ -387,7 +391,7 @@ TEST(fence_destroyed_while_signal_queued)
 
 static mlxn_device *child_device(mlxn_backend backend)
 {
-    alarm(20);
+    alarm(15);
     mlxn_device_params p = mlxn_device_params_default();
     p.backend = backend;
     mlxn_device *dev = NULL;
@@ -472,6 +476,9 @@ static int fault_waiting_queue(mlxn_backend backend, int wait_first)
         if (st != MLXN_OK && st != MLXN_ERR_GPU)
             return step;
     }
+    st = mlxn_fence_wait(f, 1, 2000 * MS);
+    printf("    child: host wait for A's signal -> %s: %s\n", mlxn_status_name(st),
+           mlxn_last_error(dev));
     STEP(4);
     st = mlxn_session_commit_and_wait(sb);
     printf("    child: queue B -> %s: %s\n", mlxn_status_name(st), mlxn_last_error(dev));
@@ -485,6 +492,43 @@ static int fault_waiting_queue(mlxn_backend backend, int wait_first)
     return 0;
 }
 
+/* Queue B's wait is encoded before queue A's signal exists (a memory
+ * wait on CUDA). B must see A's result. */
+static int wait_before_signal(mlxn_backend backend)
+{
+    int step = 0;
+    mlxn_device *dev = child_device(backend);
+    if (!dev)
+        return 77;
+    mlxn_queue *qb = NULL;
+    mlxn_fence *f = NULL;
+    if (mlxn_queue_create(dev, &qb) != MLXN_OK || mlxn_fence_create(dev, 0, &f) != MLXN_OK)
+        return 10;
+    mlxn_session *sa = new_session(dev, NULL), *sb = new_session(dev, qb);
+    mlxn_buffer *flag = u32_buffer(dev, 1, 0), *out = u32_buffer(dev, 1, 0);
+    mlxn_encoder *ea = mlxn_session_encoder(sa), *eb = mlxn_session_encoder(sb);
+    STEP(1);
+    if (mlxn_encoder_wait_fence(eb, f, 1) != MLXN_OK || inc(eb, flag, out, 1) != MLXN_OK ||
+        mlxn_session_commit_stage(sb) != MLXN_OK)
+        return step;
+    STEP(2);
+    if (delay_write(ea, flag, 30 * MS, 42) != MLXN_OK ||
+        mlxn_encoder_signal_fence(ea, f, 1) != MLXN_OK ||
+        mlxn_session_commit_stage(sa) != MLXN_OK)
+        return step;
+    STEP(3);
+    if (mlxn_fence_wait(f, 1, 5000 * MS) != MLXN_OK)
+        return step;
+    STEP(4);
+    if (mlxn_session_wait(sb) != MLXN_OK || read_u32(out, 0) != 43)
+        return step;
+    mlxn_session_destroy(sa);
+    mlxn_session_destroy(sb);
+    mlxn_fence_destroy(f);
+    mlxn_device_destroy(dev);
+    return 0;
+}
+
 int mlxn_test_extra_arg(int argc, char **argv, int *i)
 {
     if (strcmp(argv[*i], "--child-fault") || *i + 1 >= argc)
@@ -492,7 +536,8 @@ int mlxn_test_extra_arg(int argc, char **argv, int *i)
     int which = atoi(argv[*i + 1]);
     int rc = which == 0   ? fault_one_queue(test_backend())
              : which == 1 ? fault_waiting_queue(test_backend(), 1)
-                          : fault_waiting_queue(test_backend(), 0);
+             : which == 2 ? fault_waiting_queue(test_backend(), 0)
+                          : wait_before_signal(test_backend());
     fflush(stdout);
     _exit(rc);
 }
@@ -516,6 +561,13 @@ static void run_fault_child(const char *which)
               WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? ": a wait hung" : "");
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child scenario failed at step %d",
               WEXITSTATUS(status));
+}
+
+TEST(wait_encoded_before_signal)
+{
+    mlxn_device *dev = test_device();
+    (void)dev;
+    run_fault_child("3");
 }
 
 TEST(failed_stage_error_reaches_caller)
