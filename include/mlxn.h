@@ -604,8 +604,12 @@ void mlxn_device_reset_counters(mlxn_device *dev);
  * written with cuStreamWriteValue64 and waited on with
  * cuStreamWaitValue64(GEQ); a wait encoded after the signal that first
  * reaches its value uses that signal's event instead (cuStreamWaitEvent,
- * cheaper between streams). CPU: a counter with a condition variable; a
- * queue-side wait blocks that queue's worker thread, not the host. */
+ * cheaper between streams). A wait encoded before its signal is a memory
+ * wait the driver does not see: while it is pending, do not free memory
+ * (which may synchronise the context); mlxn loads every kernel before the
+ * first such wait for the same reason. CPU: a counter with a condition
+ * variable; a queue-side wait blocks that queue's worker thread, not the
+ * host. docs/sessions.md has the details and measurements. */
 typedef struct mlxn_fence mlxn_fence;
 
 /* Timeout for "no timeout" in host waits. */

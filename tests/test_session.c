@@ -493,7 +493,10 @@ static int fault_waiting_queue(mlxn_backend backend, int wait_first)
 }
 
 /* Queue B's wait is encoded before queue A's signal exists (a memory
- * wait on CUDA). B must see A's result. */
+ * wait on CUDA), and A then uses a kernel for the first time in this
+ * process. On CUDA that first use loads the kernel, which synchronises the
+ * context: unless every kernel was loaded before the wait, A never runs.
+ * B must see A's result. */
 static int wait_before_signal(mlxn_backend backend)
 {
     int step = 0;

@@ -16,11 +16,9 @@ struct mlxn__fence {
     uint64_t addr;        /* device address of the word */
     pthread_mutex_t lock; /* serialises signals and waits (issue order) */
     uint64_t issued;      /* highest value signalled, host or queue */
-    /* CUDA, for benchmarks that compare mechanisms: always wait with
-     * cuStreamWaitValue64, never through a signal's event; write the word
-     * without the system-scope memory barrier. */
+    /* CUDA: always wait with cuStreamWaitValue64, never through a
+     * signal's event (benchmarks and tests compare the two). */
     int memop_only;
-    int relaxed_write;
     void *backend_state;
 };
 

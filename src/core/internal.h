@@ -142,6 +142,7 @@ struct mlxn_device {
     mlxn__registry registry;
     mlxn_queue *default_queue;
     mlxn__profiler *profiler; /* NULL unless params.profile is set */
+    atomic_int kernels_loaded; /* every kernel resolved (graph/encoder_fence.c) */
 };
 
 /* Record the first fatal device error; later calls report it. */

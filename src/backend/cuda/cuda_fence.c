@@ -77,9 +77,7 @@ mlxn_status mlxn__cuda_fence_signal(mlxn__cb *cb, mlxn__fence *f, uint64_t value
     mlxn_device *dev = f->dev;
     cuda_fence *cf = f->backend_state;
     CUstream s = mlxn__cuda_stream(cb->queue);
-    CUresult r = CU->cuStreamWriteValue64(s, f->addr, value,
-                                          f->relaxed_write ? CU_STREAM_WRITE_VALUE_NO_MEMORY_BARRIER
-                                                           : CU_STREAM_WRITE_VALUE_DEFAULT);
+    CUresult r = CU->cuStreamWriteValue64(s, f->addr, value, CU_STREAM_WRITE_VALUE_DEFAULT);
     if (r != CUDA_SUCCESS)
         return MLXN__CU_FAIL(dev, r, "signal_fence: cuStreamWriteValue64");
     signal_rec *e = &cf->ring[cf->next];
