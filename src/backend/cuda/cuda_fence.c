@@ -288,8 +288,10 @@ mlxn_status mlxn__cuda_residency_window(mlxn_queue *q, uint64_t addr, size_t byt
     v.accessPolicyWindow.base_ptr = (void *)(uintptr_t)addr;
     v.accessPolicyWindow.num_bytes = bytes;
     v.accessPolicyWindow.hitRatio = bytes ? hit_ratio : 0.0f;
-    v.accessPolicyWindow.hitProp = bytes ? CU_ACCESS_PROPERTY_PERSISTING : CU_ACCESS_PROPERTY_NORMAL;
-    v.accessPolicyWindow.missProp = bytes ? CU_ACCESS_PROPERTY_STREAMING : CU_ACCESS_PROPERTY_NORMAL;
+    v.accessPolicyWindow.hitProp =
+        bytes ? CU_ACCESS_PROPERTY_PERSISTING : CU_ACCESS_PROPERTY_NORMAL;
+    v.accessPolicyWindow.missProp =
+        bytes ? CU_ACCESS_PROPERTY_STREAMING : CU_ACCESS_PROPERTY_NORMAL;
     CUresult r = CU->cuStreamSetAttribute(mlxn__cuda_stream(q),
                                           CU_STREAM_ATTRIBUTE_ACCESS_POLICY_WINDOW, &v);
     return r == CUDA_SUCCESS ? MLXN_OK
