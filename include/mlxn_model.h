@@ -157,6 +157,147 @@ int64_t mlxn_gguf_find_tensor(const mlxn_gguf *gguf, const char *name);
 
 /* ---- tokenizers ---------------------------------------------------------------- */
 
+/*
+ * Tokenizers turn text into token ids and back. Two algorithms:
+ *  - SentencePiece-style BPE (GGUF tokenizer.ggml.model "llama", llama2.c
+ *    tokenizer files): merges by token score, spaces written as U+2581
+ *    ("▁"), a space added in front of the text, bytes outside the vocabulary
+ *    spelled as <0xNN> tokens.
+ *  - BPE by merge rank (GGUF "gpt2", Hugging Face tokenizer.json "BPE"):
+ *    byte-level (GPT-2's byte-to-unicode mapping) with a pre-tokenizer that
+ *    splits text into words first, chosen by tokenizer.ggml.pre: "default",
+ *    "gpt-2" (and "phi-2", "mpt", "olmo"), "llama3" / "llama-bpe" (and
+ *    "llama-v3", "falcon3", "pixtral", "dbrx", "smaug-bpe"), "qwen2" (and
+ *    "deepseek-r1-qwen", "megrez", "stablelm2"), "deepseek-coder", "falcon",
+ *    "starcoder" (and "refact", "command-r", "smollm", "codeshell", "exaone",
+ *    "minerva-7b"); or SentencePiece-style (raw UTF-8, "▁", <0xNN> bytes)
+ *    when a tokenizer.json says so.
+ * Encoding matches llama.cpp's tokenizer (and so Hugging Face's) on
+ * llama.cpp's test vectors. Tokenizers hold no reference to the file they
+ * were loaded from and are safe to use from several threads at once.
+ */
+typedef struct mlxn_tokenizer mlxn_tokenizer;
+
+typedef enum mlxn_tokenizer_kind {
+    MLXN_TOKENIZER_SPM = 1, /* SentencePiece-style, merges by score */
+    MLXN_TOKENIZER_BPE = 2  /* merges by rank */
+} mlxn_tokenizer_kind;
+
+/* Token types, numbered as GGUF's tokenizer.ggml.token_type. */
+typedef enum mlxn_token_type {
+    MLXN_TOKEN_UNDEFINED = 0,
+    MLXN_TOKEN_NORMAL = 1,
+    MLXN_TOKEN_UNKNOWN = 2,
+    MLXN_TOKEN_CONTROL = 3,      /* <s>, </s>, <|endoftext|> ... */
+    MLXN_TOKEN_USER_DEFINED = 4, /* always matched as whole tokens */
+    MLXN_TOKEN_UNUSED = 5,
+    MLXN_TOKEN_BYTE = 6          /* <0xNN> */
+} mlxn_token_type;
+
+/* From a GGUF file's tokenizer.ggml.* metadata (tokens, scores,
+ * token_type, merges, pre, special token ids, add_bos_token, ...). An
+ * unknown tokenizer.ggml.model or .pre fails with MLXN_ERR_UNSUPPORTED. */
+mlxn_status mlxn_tokenizer_from_gguf(const mlxn_gguf *gguf, mlxn_tokenizer **out);
+/* From a Hugging Face tokenizer.json: model.type "BPE" (model.vocab,
+ * model.merges as "a b" strings or [a, b] pairs, byte_fallback), the
+ * pre_tokenizer (ByteLevel, or Split with one of the regexes above, or a
+ * Metaspace / normalizer that writes spaces as "▁"), and added_tokens
+ * (special or not, lstrip and rstrip). */
+mlxn_status mlxn_tokenizer_from_hf_json(const char *path, mlxn_tokenizer **out);
+mlxn_status mlxn_tokenizer_from_hf_json_memory(const char *text, size_t len,
+                                               mlxn_tokenizer **out);
+/* From a llama2.c tokenizer file (int32 max_token_length, then per token
+ * f32 score, int32 length, bytes): n_vocab tokens, or as many as the file
+ * holds when n_vocab is 0. The result is a SentencePiece-style tokenizer
+ * with <unk> = 0, <s> = 1 (BOS), </s> = 2 (EOS). */
+mlxn_status mlxn_tokenizer_from_llama2c(const char *path, int32_t n_vocab,
+                                        mlxn_tokenizer **out);
+mlxn_status mlxn_tokenizer_from_llama2c_memory(const void *data, size_t size,
+                                               int32_t n_vocab,
+                                               mlxn_tokenizer **out);
+void mlxn_tokenizer_destroy(mlxn_tokenizer *tok);
+
+mlxn_tokenizer_kind mlxn_tokenizer_get_kind(const mlxn_tokenizer *tok);
+/* The pre-tokenizer's name ("gpt2", "llama3", ...; "none" for SPM). */
+const char *mlxn_tokenizer_pre_name(const mlxn_tokenizer *tok);
+int32_t mlxn_tokenizer_n_vocab(const mlxn_tokenizer *tok);
+/* Special token ids, -1 when the vocabulary has none. EOT is found by
+ * text ("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", ...) when
+ * the file does not name it. */
+int32_t mlxn_tokenizer_bos(const mlxn_tokenizer *tok);
+int32_t mlxn_tokenizer_eos(const mlxn_tokenizer *tok);
+int32_t mlxn_tokenizer_eot(const mlxn_tokenizer *tok);
+/* 1 when id ends generation (EOS, EOT or EOM). */
+int mlxn_tokenizer_is_eog(const mlxn_tokenizer *tok, int32_t id);
+/* Whether MLXN_ENCODE_ADD_SPECIAL adds BOS / EOS for this model. */
+int mlxn_tokenizer_adds_bos(const mlxn_tokenizer *tok);
+int mlxn_tokenizer_adds_eos(const mlxn_tokenizer *tok);
+
+/* The vocabulary entry of id as stored ("▁Hello", "Ġworld", "<0x0A>"),
+ * NUL-terminated, *len (may be NULL) its byte length; NULL out of range. */
+const char *mlxn_tokenizer_token_text(const mlxn_tokenizer *tok, int32_t id,
+                                      size_t *len);
+mlxn_token_type mlxn_tokenizer_token_type(const mlxn_tokenizer *tok, int32_t id);
+float mlxn_tokenizer_token_score(const mlxn_tokenizer *tok, int32_t id);
+/* The id whose vocabulary entry is exactly text[0..len), or -1. */
+int32_t mlxn_tokenizer_find(const mlxn_tokenizer *tok, const char *text,
+                            size_t len);
+
+/* A growable list of token ids. Start from {0}; encode appends; free with
+ * mlxn_tokens_free (which leaves it empty and reusable). */
+typedef struct mlxn_tokens {
+    int32_t *ids;
+    int64_t n;
+    int64_t cap;
+} mlxn_tokens;
+
+void mlxn_tokens_free(mlxn_tokens *tokens);
+
+enum {
+    /* Add BOS and/or EOS as the model asks (mlxn_tokenizer_adds_bos). */
+    MLXN_ENCODE_ADD_SPECIAL = 1u << 0,
+    /* Always start with BOS (when the vocabulary has one). */
+    MLXN_ENCODE_ADD_BOS = 1u << 1,
+    /* Recognise control tokens written in the text ("<|im_start|>"). User-
+     * defined tokens are always recognised; without this flag control
+     * token text is tokenized as ordinary text. */
+    MLXN_ENCODE_PARSE_SPECIAL = 1u << 2
+};
+
+/* Encode len bytes of text (any bytes; NUL is ordinary text) and append
+ * the ids to out. On failure out is unchanged. */
+mlxn_status mlxn_tokenizer_encode(const mlxn_tokenizer *tok, const char *text,
+                                  size_t len, unsigned flags, mlxn_tokens *out);
+
+enum {
+    /* Render control and unknown tokens as their text (else nothing). */
+    MLXN_DECODE_SPECIAL = 1u << 0
+};
+
+/* The bytes token id stands for: "▁" becomes a space, <0xNN> the byte
+ * NN, byte-level characters their bytes. Points into the tokenizer; not
+ * NUL-terminated. A piece may be part of a UTF-8 character. */
+mlxn_status mlxn_tokenizer_piece(const mlxn_tokenizer *tok, int32_t id,
+                                 unsigned flags, const char **piece,
+                                 size_t *len);
+
+/* Growable bytes, NUL-terminated after len. Start from {0}; free with
+ * mlxn_text_free. */
+typedef struct mlxn_text {
+    char *data;
+    size_t len;
+    size_t cap;
+} mlxn_text;
+
+void mlxn_text_free(mlxn_text *text);
+
+/* Append the pieces of n ids to out. For SentencePiece-style tokenizers
+ * the space the encoder put in front of the text is dropped: the leading
+ * space of the first piece that follows BOS (or starts the list). An id
+ * out of range fails and leaves out unchanged. */
+mlxn_status mlxn_tokenizer_decode(const mlxn_tokenizer *tok, const int32_t *ids,
+                                  int64_t n, unsigned flags, mlxn_text *out);
+
 
 /* ---- models: the forward pass and generation ------------------------------------ */
 
