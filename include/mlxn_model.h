@@ -151,6 +151,125 @@ int64_t mlxn_gguf_find_tensor(const mlxn_gguf *gguf, const char *name);
 
 /* ---- safetensors and MLX directories --------------------------------------- */
 
+/*
+ * JSON documents (config.json, tokenizer.json, safetensors headers), parsed
+ * strictly (RFC 8259). A document owns its values; a value pointer stays
+ * valid until the document is freed. Lookups on NULL or on a value of the
+ * wrong kind return NULL / 0, so chains like
+ *     mlxn_json_get(mlxn_json_get(cfg, "quantization"), "bits")
+ * need no checks in between. Object lookups return the last member with the
+ * key (as Python does).
+ */
+typedef struct mlxn_json_doc mlxn_json_doc;
+typedef struct mlxn_json mlxn_json;
+
+typedef enum mlxn_json_kind {
+    MLXN_JSON_NONE = -1, /* no value (a NULL pointer) */
+    MLXN_JSON_NULL = 0,
+    MLXN_JSON_BOOL = 1,
+    MLXN_JSON_NUMBER = 2,
+    MLXN_JSON_STRING = 3,
+    MLXN_JSON_ARRAY = 4,
+    MLXN_JSON_OBJECT = 5
+} mlxn_json_kind;
+
+/* Parse len bytes; fails with MLXN_ERR_FORMAT naming line and column. */
+mlxn_status mlxn_json_parse(const char *text, size_t len, mlxn_json_doc **out);
+void mlxn_json_free(mlxn_json_doc *doc);
+const mlxn_json *mlxn_json_root(const mlxn_json_doc *doc);
+
+mlxn_json_kind mlxn_json_kind_of(const mlxn_json *v);
+/* Elements of an array or members of an object; 0 for other values. */
+int64_t mlxn_json_count(const mlxn_json *v);
+/* Element i of an array, or the value of member i of an object. */
+const mlxn_json *mlxn_json_at(const mlxn_json *v, int64_t i);
+/* Key of member i of an object (NUL-terminated). */
+const char *mlxn_json_key_at(const mlxn_json *obj, int64_t i);
+/* Value of the member `key` of an object, or NULL. */
+const mlxn_json *mlxn_json_get(const mlxn_json *obj, const char *key);
+
+/* Typed reads of a value: MLXN_ERR_NOT_FOUND for NULL, MLXN_ERR_FORMAT
+ * (naming the key) for another kind. Strings are NUL-terminated UTF-8;
+ * *len (may be NULL) counts any \u0000 inside. mlxn_json_as_int accepts
+ * numbers with an exact integer value (1, 2.0, 1e3). */
+mlxn_status mlxn_json_as_string(const mlxn_json *v, const char **out, size_t *len);
+mlxn_status mlxn_json_as_number(const mlxn_json *v, double *out);
+mlxn_status mlxn_json_as_int(const mlxn_json *v, int64_t *out);
+mlxn_status mlxn_json_as_bool(const mlxn_json *v, int *out);
+/* The same for member `key` of an object. */
+mlxn_status mlxn_json_get_string(const mlxn_json *obj, const char *key,
+                                 const char **out);
+mlxn_status mlxn_json_get_number(const mlxn_json *obj, const char *key,
+                                 double *out);
+mlxn_status mlxn_json_get_int(const mlxn_json *obj, const char *key,
+                              int64_t *out);
+mlxn_status mlxn_json_get_bool(const mlxn_json *obj, const char *key, int *out);
+
+/*
+ * A safetensors file, memory-mapped read-only: an 8-byte little-endian
+ * header length, a JSON header {"name": {"dtype", "shape", "data_offsets":
+ * [begin, end]}, "__metadata__": {...}}, then the data. Opening checks every
+ * tensor: a known dtype, shape x dtype size == end - begin, the extent
+ * inside the data, no two tensors overlapping. F32, F16, BF16, I32, U32, I8,
+ * U8 and I64 map to mlxn dtypes; BOOL, F8_E4M3, F8_E5M2, I16, U16, F64 and
+ * U64 are reported as unsupported (the file still opens). Tensor data has
+ * no alignment guarantee.
+ */
+typedef struct mlxn_safetensors mlxn_safetensors;
+
+mlxn_status mlxn_safetensors_open(const char *path, mlxn_safetensors **out);
+/* `data` is not copied and must outlive the handle. */
+mlxn_status mlxn_safetensors_open_memory(const void *data, size_t size,
+                                         mlxn_safetensors **out);
+void mlxn_safetensors_close(mlxn_safetensors *st);
+int64_t mlxn_safetensors_tensor_count(const mlxn_safetensors *st);
+/* Tensors in header order. */
+mlxn_status mlxn_safetensors_tensor(const mlxn_safetensors *st, int64_t i,
+                                    mlxn_tensor_info *out);
+int64_t mlxn_safetensors_find_tensor(const mlxn_safetensors *st,
+                                     const char *name);
+/* The "__metadata__" object, or NULL. */
+const mlxn_json *mlxn_safetensors_metadata(const mlxn_safetensors *st);
+
+/*
+ * A Hugging Face or MLX model directory: config.json (required) and the
+ * weights, from model.safetensors.index.json (its weight_map names the shard
+ * of every tensor), else model.safetensors, else every *.safetensors file in
+ * name order. Tensors are looked up by name across shards; a name in two
+ * shards is an error.
+ */
+typedef struct mlxn_model_dir mlxn_model_dir;
+
+mlxn_status mlxn_model_dir_open(const char *dir, mlxn_model_dir **out);
+void mlxn_model_dir_close(mlxn_model_dir *md);
+/* The parsed config.json (an object). */
+const mlxn_json *mlxn_model_dir_config(const mlxn_model_dir *md);
+int mlxn_model_dir_shard_count(const mlxn_model_dir *md);
+/* Path of shard i, as opened. */
+const char *mlxn_model_dir_shard_path(const mlxn_model_dir *md, int i);
+int64_t mlxn_model_dir_tensor_count(const mlxn_model_dir *md);
+/* Tensor i over all shards (shard order, then header order); info.shard
+ * says which. */
+mlxn_status mlxn_model_dir_tensor(const mlxn_model_dir *md, int64_t i,
+                                  mlxn_tensor_info *out);
+int64_t mlxn_model_dir_find_tensor(const mlxn_model_dir *md, const char *name);
+
+/* MLX affine quantization of one module. */
+typedef struct mlxn_quant_info {
+    int bits;         /* 0 = not quantized */
+    int group_size;   /* elements per scale/bias group */
+    const char *mode; /* "affine" unless config.json says otherwise */
+} mlxn_quant_info;
+
+/* How module `name` is quantized, from config.json's "quantization"
+ * (or "quantization_config" when it has "bits" and "group_size"), as
+ * mlx-lm decides it: a per-module entry ({"bits", "group_size"} or false)
+ * wins; otherwise the global settings apply when the weights hold
+ * "<name>.scales". `name` may carry a ".weight", ".scales" or ".biases"
+ * suffix. Without quantization settings bits is 0. */
+mlxn_status mlxn_model_dir_quant(const mlxn_model_dir *md, const char *name,
+                                 mlxn_quant_info *out);
+
 
 /* ---- llama2.c checkpoints ---------------------------------------------------- */
 
