@@ -273,6 +273,45 @@ mlxn_status mlxn_model_dir_quant(const mlxn_model_dir *md, const char *name,
 
 /* ---- llama2.c checkpoints ---------------------------------------------------- */
 
+/*
+ * karpathy/llama2.c's legacy checkpoint (run.c's format): seven int32
+ * (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a
+ * negative vocab_size means the classifier is stored separately) followed by
+ * fp32 tensors. Opening memory-maps the file and checks that its size is
+ * exactly what the header describes. Tensors are named after run.c's
+ * TransformerWeights fields, with shapes outermost first as stored
+ * (weights are (out, in) row-major, stacked over layers):
+ *   token_embedding_table (vocab, dim)      rms_att_weight (n_layers, dim)
+ *   wq (n_layers, dim, dim)                 wk, wv (n_layers, kv_dim, dim)
+ *   wo (n_layers, dim, dim)                 rms_ffn_weight (n_layers, dim)
+ *   w1, w3 (n_layers, hidden_dim, dim)      w2 (n_layers, dim, hidden_dim)
+ *   rms_final_weight (dim)                  freq_cis_real, freq_cis_imag
+ *   wcls (vocab, dim)                          (seq_len, head_size / 2)
+ * where kv_dim = n_kv_heads * dim / n_heads. With a shared classifier wcls
+ * is the token embedding (same data). The versioned exports (magic "ak42")
+ * are not supported. The tokenizer file is read by
+ * mlxn_tokenizer_from_llama2c (below).
+ */
+typedef struct mlxn_llama2c mlxn_llama2c;
+
+typedef struct mlxn_llama2c_config {
+    int32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads;
+    int32_t vocab_size; /* always positive here */
+    int32_t seq_len;
+    int shared_classifier; /* 1 when the header's vocab_size was positive */
+} mlxn_llama2c_config;
+
+mlxn_status mlxn_llama2c_open(const char *path, mlxn_llama2c **out);
+/* `data` is not copied and must outlive the handle. */
+mlxn_status mlxn_llama2c_open_memory(const void *data, size_t size,
+                                     mlxn_llama2c **out);
+void mlxn_llama2c_close(mlxn_llama2c *ckpt);
+void mlxn_llama2c_get_config(const mlxn_llama2c *ckpt, mlxn_llama2c_config *out);
+int64_t mlxn_llama2c_tensor_count(const mlxn_llama2c *ckpt);
+mlxn_status mlxn_llama2c_tensor(const mlxn_llama2c *ckpt, int64_t i,
+                                mlxn_tensor_info *out);
+int64_t mlxn_llama2c_find_tensor(const mlxn_llama2c *ckpt, const char *name);
+
 
 /* ---- tokenizers ---------------------------------------------------------------- */
 
@@ -346,6 +385,20 @@ int32_t mlxn_tokenizer_n_vocab(const mlxn_tokenizer *tok);
 int32_t mlxn_tokenizer_bos(const mlxn_tokenizer *tok);
 int32_t mlxn_tokenizer_eos(const mlxn_tokenizer *tok);
 int32_t mlxn_tokenizer_eot(const mlxn_tokenizer *tok);
+/* The special ids and BOS/EOS policy together. mlxn_tokenizer_set_special
+ * replaces them (ids -1 or inside the vocabulary; add_bos needs a BOS):
+ * tokenizer.json files leave them to tokenizer_config.json or config.json,
+ * which the caller reads. Setting is not safe while another thread encodes
+ * with the same tokenizer. */
+typedef struct mlxn_special_tokens {
+    int32_t bos, eos, eot; /* -1 = none */
+    int add_bos, add_eos;  /* what MLXN_ENCODE_ADD_SPECIAL adds */
+} mlxn_special_tokens;
+
+void mlxn_tokenizer_get_special(const mlxn_tokenizer *tok,
+                                mlxn_special_tokens *out);
+mlxn_status mlxn_tokenizer_set_special(mlxn_tokenizer *tok,
+                                       const mlxn_special_tokens *sp);
 /* 1 when id ends generation (EOS, EOT or EOM). */
 int mlxn_tokenizer_is_eog(const mlxn_tokenizer *tok, int32_t id);
 /* Whether MLXN_ENCODE_ADD_SPECIAL adds BOS / EOS for this model. */

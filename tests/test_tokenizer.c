@@ -134,3 +134,252 @@ TEST(golden_vectors_can_fail)
     CHECK(run_vectors(tok, "ggml-vocab-deepseek-coder", 0) > 20);
     mlxn_tokenizer_destroy(tok);
 }
+
+/* ---- the stories260K tokenizer, decoding, special tokens --------------------------- */
+
+TEST(stories260k_tokenizer)
+{
+    mlxn_tokenizer *tok;
+    mlxn_status st = load_gguf_tokenizer(STORIES_GGUF, &tok);
+    if (st == MLXN_ERR_IO)
+        SKIP("%s", mlxn_last_error(NULL));
+    REQUIRE_OK(st);
+    CHECK(mlxn_tokenizer_get_kind(tok) == MLXN_TOKENIZER_SPM);
+    CHECK(mlxn_tokenizer_n_vocab(tok) == 512);
+    CHECK(mlxn_tokenizer_bos(tok) == 1 && mlxn_tokenizer_eos(tok) == 2);
+    CHECK(mlxn_tokenizer_adds_bos(tok) && !mlxn_tokenizer_adds_eos(tok));
+    CHECK(mlxn_tokenizer_is_eog(tok, 2) && !mlxn_tokenizer_is_eog(tok, 1));
+    CHECK(mlxn_tokenizer_token_type(tok, 0) == MLXN_TOKEN_UNKNOWN);
+    CHECK(mlxn_tokenizer_token_type(tok, 1) == MLXN_TOKEN_CONTROL);
+    CHECK(mlxn_tokenizer_token_type(tok, 13) == MLXN_TOKEN_BYTE);
+    CHECK(mlxn_tokenizer_token_text(tok, 512, NULL) == NULL);
+    CHECK(mlxn_tokenizer_find(tok, "<0x0A>", 6) == 13);
+
+    const char *text = "Once upon a time";
+    mlxn_tokens t = {0};
+    CHECK_OK(mlxn_tokenizer_encode(tok, text, strlen(text), MLXN_ENCODE_ADD_SPECIAL, &t));
+    CHECK(t.n > 2 && t.ids[0] == 1);
+    int64_t n1 = t.n;
+    /* encode appends */
+    CHECK_OK(mlxn_tokenizer_encode(tok, text, strlen(text), 0, &t));
+    CHECK(t.n == 2 * n1 - 1 && !memcmp(t.ids + 1, t.ids + n1, (size_t)(n1 - 1) * 4));
+    mlxn_text s = {0};
+    CHECK_OK(mlxn_tokenizer_decode(tok, t.ids, n1, 0, &s));
+    CHECK(!strcmp(s.data, text));
+    mlxn_text_free(&s);
+    CHECK_OK(mlxn_tokenizer_decode(tok, t.ids, n1, MLXN_DECODE_SPECIAL, &s));
+    CHECK(!strcmp(s.data, "<s>Once upon a time"));
+    mlxn_text_free(&s);
+    const char *p;
+    size_t len;
+    CHECK_OK(mlxn_tokenizer_piece(tok, t.ids[1], 0, &p, &len));
+    CHECK(len > 1 && p[0] == ' ');
+    CHECK_OK(mlxn_tokenizer_piece(tok, 13, 0, &p, &len));
+    CHECK(len == 1 && p[0] == '\n');
+    CHECK_OK(mlxn_tokenizer_piece(tok, 2, 0, &p, &len));
+    CHECK(len == 0);
+    CHECK(mlxn_tokenizer_piece(tok, -1, 0, &p, &len) == MLXN_ERR_INVALID_ARG);
+    int32_t bad_ids[] = {1, 600};
+    CHECK(mlxn_tokenizer_decode(tok, bad_ids, 2, 0, &s) == MLXN_ERR_INVALID_ARG);
+    CHECK(s.len == 0);
+    mlxn_tokens_free(&t);
+    CHECK(mlxn_tokenizer_encode(tok, NULL, 3, 0, &t) == MLXN_ERR_INVALID_ARG);
+    CHECK_OK(mlxn_tokenizer_encode(tok, NULL, 0, MLXN_ENCODE_ADD_BOS, &t));
+    CHECK(t.n == 1 && t.ids[0] == 1);
+    mlxn_tokens_free(&t);
+    mlxn_tokenizer_destroy(tok);
+}
+
+TEST(special_tokens)
+{
+    mlxn_tokenizer *tok;
+    mlxn_status st = load_gguf_tokenizer(VOCAB_DIR "ggml-vocab-llama-spm.gguf", &tok);
+    if (st == MLXN_ERR_IO)
+        SKIP("%s", mlxn_last_error(NULL));
+    REQUIRE_OK(st);
+    const char *text = "Hi</s>there";
+    mlxn_tokens a = {0}, b = {0};
+    CHECK_OK(mlxn_tokenizer_encode(tok, text, strlen(text), 0, &a));
+    CHECK_OK(mlxn_tokenizer_encode(tok, text, strlen(text), MLXN_ENCODE_PARSE_SPECIAL, &b));
+    int has_a = 0, has_b = 0;
+    for (int64_t i = 0; i < a.n; i++)
+        has_a |= a.ids[i] == 2;
+    for (int64_t i = 0; i < b.n; i++)
+        has_b |= b.ids[i] == 2;
+    CHECK(!has_a && has_b);
+    /* after a special token the text gets a leading "▁" again */
+    CHECK(b.n == 3 && b.ids[1] == 2 && b.ids[2] == 727); /* "▁there" */
+    mlxn_text s = {0};
+    CHECK_OK(mlxn_tokenizer_decode(tok, b.ids, b.n, MLXN_DECODE_SPECIAL, &s));
+    CHECK_MSG(!strcmp(s.data, "Hi</s> there"), "'%s'", s.data);
+    mlxn_text_free(&s);
+    mlxn_special_tokens sp;
+    mlxn_tokenizer_get_special(tok, &sp);
+    CHECK(sp.bos == 1 && sp.eos == 2 && sp.add_bos == 1 && sp.add_eos == 0);
+    sp.add_eos = 1;
+    CHECK_OK(mlxn_tokenizer_set_special(tok, &sp));
+    mlxn_tokens_free(&a);
+    CHECK_OK(mlxn_tokenizer_encode(tok, "x", 1, MLXN_ENCODE_ADD_SPECIAL, &a));
+    CHECK(a.n == 3 && a.ids[0] == 1 && a.ids[2] == 2);
+    sp.bos = 40000;
+    CHECK(mlxn_tokenizer_set_special(tok, &sp) == MLXN_ERR_INVALID_ARG);
+    mlxn_tokens_free(&a);
+    mlxn_tokens_free(&b);
+    mlxn_tokenizer_destroy(tok);
+
+    /* deepseek-coder's user-defined tokens are matched even without
+     * PARSE_SPECIAL; its control tokens only with it */
+    st = load_gguf_tokenizer(VOCAB_DIR "ggml-vocab-deepseek-coder.gguf", &tok);
+    REQUIRE_OK(st);
+    const char *t2 = "a\xc3\xb5<|EOT|>b<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+    CHECK_OK(mlxn_tokenizer_encode(tok, t2, strlen(t2), 0, &a));
+    CHECK(a.n >= 4 && a.ids[1] == 32000 && a.ids[2] == 32021);
+    int bos_a = 0;
+    for (int64_t i = 0; i < a.n; i++)
+        bos_a |= a.ids[i] == 32013;
+    CHECK(!bos_a);
+    CHECK_OK(mlxn_tokenizer_encode(tok, t2, strlen(t2), MLXN_ENCODE_PARSE_SPECIAL, &b));
+    CHECK(b.n > 0 && b.ids[b.n - 1] == 32013);
+    mlxn_tokens_free(&a);
+    mlxn_tokens_free(&b);
+    mlxn_tokenizer_destroy(tok);
+}
+
+/* ---- pre-tokenizers ---------------------------------------------------------------- */
+
+#include "model/tokenizer_internal.h"
+#include "model/unicode.h"
+
+/* The words of text joined with '|'. */
+static void split(tok_pre pre, const char *text, char *out, size_t cap)
+{
+    uint32_t *cps;
+    size_t *lens;
+    int64_t n = mlxn__pretokenize(pre, text, strlen(text), &cps, &lens);
+    size_t o = 0, at = 0;
+    for (int64_t w = 0; w < n; w++) {
+        if (w && o + 1 < cap)
+            out[o++] = '|';
+        for (size_t i = 0; i < lens[w]; i++) {
+            char u[4];
+            size_t k = mlxn__utf8_encode(cps[at + i], u);
+            for (size_t j = 0; j < k && o + 1 < cap; j++)
+                out[o++] = u[j];
+        }
+        at += lens[w];
+    }
+    out[o] = 0;
+    free(cps);
+    free(lens);
+}
+
+#define SPLITS(pre, text, want)                                                \
+    do {                                                                       \
+        char got_[512];                                                        \
+        split((pre), (text), got_, sizeof got_);                               \
+        CHECK_MSG(!strcmp(got_, (want)), "%s: '%s' -> '%s', want '%s'",        \
+                  mlxn__tok_pre_name(pre), (text), got_, (want));              \
+    } while (0)
+
+TEST(pretokenizer_splits)
+{
+    const char *s = "Hello world 12345 it's\n\n  x";
+    SPLITS(TOK_PRE_GPT2, s, "Hello| world| 12345| it|'s|\n\n | x");
+    SPLITS(TOK_PRE_LLAMA3, s, "Hello| world| |123|45| it|'s|\n\n| | x");
+    SPLITS(TOK_PRE_QWEN2, s, "Hello| world| |1|2|3|4|5| it|'s|\n\n| | x");
+    SPLITS(TOK_PRE_STARCODER, s, "Hello| world| |1|2|3|4|5| it|'s|\n\n | x");
+    SPLITS(TOK_PRE_LLAMA3, "IT'S ok?!\r\n", "IT|'S| ok|?!\r\n");
+    SPLITS(TOK_PRE_GPT2, "IT'S", "IT|'|S");
+    SPLITS(TOK_PRE_LLAMA3, "a  ", "a|  ");
+    SPLITS(TOK_PRE_LLAMA3, "\xce\xb1\xce\xb2 \xd9\xa3\xd9\xa4", "\xce\xb1\xce\xb2| |\xd9\xa3\xd9\xa4");
+    SPLITS(TOK_PRE_FALCON, "a+b==c 1234567", "a|+|b|==|c| |123|456|7");
+    SPLITS(TOK_PRE_DEFAULT, "x 1234567", "x| |123|456|7");
+    SPLITS(TOK_PRE_DEEPSEEK_CODER, "ab 12\n\xe4\xb8\xad\xe6\x96\x87!", "ab| |1|2|\n|\xe4\xb8\xad\xe6\x96\x87|!");
+    SPLITS(TOK_PRE_NONE, "a b", "a b");
+    SPLITS(TOK_PRE_GPT2, "", "");
+    /* invalid UTF-8 becomes U+FFFD, as in llama.cpp */
+    SPLITS(TOK_PRE_GPT2, "a\xff", "a|\xef\xbf\xbd");
+}
+
+TEST(unicode_classes)
+{
+    CHECK((mlxn__uclass('a') & MLXN__UCLASS_MASK) == MLXN__UCLASS_LETTER);
+    CHECK((mlxn__uclass('7') & MLXN__UCLASS_MASK) == MLXN__UCLASS_NUMBER);
+    CHECK((mlxn__uclass('!') & MLXN__UCLASS_MASK) == MLXN__UCLASS_PUNCT);
+    CHECK((mlxn__uclass('$') & MLXN__UCLASS_MASK) == MLXN__UCLASS_SYMBOL);
+    CHECK(mlxn__uclass(' ') & MLXN__UWHITESPACE);
+    CHECK(mlxn__uclass(0x3000) & MLXN__UWHITESPACE);
+    CHECK((mlxn__uclass(0x4e2d) & MLXN__UCLASS_MASK) == MLXN__UCLASS_LETTER);
+    CHECK((mlxn__uclass(0xbd) & MLXN__UCLASS_MASK) == MLXN__UCLASS_NUMBER); /* ½ */
+    CHECK((mlxn__uclass(0x301) & MLXN__UCLASS_MASK) == MLXN__UCLASS_MARK);
+    CHECK((mlxn__uclass(0x10ffff) & MLXN__UCLASS_MASK) == MLXN__UCLASS_UNDEFINED);
+    CHECK((mlxn__uclass(0x110000) & MLXN__UCLASS_MASK) == MLXN__UCLASS_UNDEFINED);
+    for (int b = 0; b < 256; b++)
+        CHECK(mlxn__cp_to_byte(mlxn__byte_to_cp((uint8_t)b)) == b);
+    CHECK(mlxn__byte_to_cp(' ') == 0x120 && mlxn__byte_to_cp('A') == 'A');
+    CHECK(mlxn__cp_to_byte(0x2581) == -1);
+}
+
+/* ---- round trips ----------------------------------------------------------------- */
+
+/* A random valid UTF-8 string of up to n bytes from mixed scripts. */
+static size_t random_utf8(char *out, size_t n)
+{
+    static const uint32_t ranges[][2] = {{0x20, 0x7e}, {0x09, 0x0a}, {0xa0, 0x24f},
+                                         {0x370, 0x3ff}, {0x400, 0x4ff}, {0x4e00, 0x4fff},
+                                         {0xac00, 0xacff}, {0x1f600, 0x1f64f}, {0x2000, 0x206f}};
+    size_t o = 0;
+    while (o + 4 < n) {
+        int r = (int)(test_rand_u64() % 9);
+        if (test_rand_u64() % 2)
+            r = 0;
+        uint32_t cp = ranges[r][0] + (uint32_t)(test_rand_u64() % (ranges[r][1] - ranges[r][0] + 1));
+        o += mlxn__utf8_encode(cp, out + o);
+    }
+    return o;
+}
+
+/* Valid UTF-8 must survive encode + decode exactly; any bytes must at
+ * least encode and decode without failing (invalid UTF-8 may come back
+ * changed, as in llama.cpp). */
+static void round_trip(const char *name, int any_bytes)
+{
+    char path[512];
+    snprintf(path, sizeof path, VOCAB_DIR "%s.gguf", name);
+    mlxn_tokenizer *tok;
+    mlxn_status st = load_gguf_tokenizer(path, &tok);
+    if (st == MLXN_ERR_IO)
+        SKIP("%s", mlxn_last_error(NULL));
+    REQUIRE_OK(st);
+    int bad = 0;
+    for (int it = 0; it < 200; it++) {
+        char text[200];
+        size_t n = 1 + test_rand_u64() % (sizeof text - 8);
+        if (any_bytes)
+            for (size_t i = 0; i < n; i++)
+                text[i] = (char)test_rand_u64();
+        else
+            n = random_utf8(text, n + 5);
+        mlxn_tokens t = {0};
+        mlxn_text s = {0};
+        CHECK_OK(mlxn_tokenizer_encode(tok, text, n, 0, &t));
+        CHECK_OK(mlxn_tokenizer_decode(tok, t.ids, t.n, MLXN_DECODE_SPECIAL, &s));
+        if (!any_bytes && (s.len != n || memcmp(s.data, text, n)))
+            bad++;
+        mlxn_tokens_free(&t);
+        mlxn_text_free(&s);
+    }
+    CHECK_MSG(bad == 0, "%s: %d strings did not survive encode + decode", name, bad);
+    mlxn_tokenizer_destroy(tok);
+}
+
+TEST(round_trip_spm_utf8) { round_trip("ggml-vocab-llama-spm", 0); }
+TEST(round_trip_any_bytes)
+{
+    round_trip("ggml-vocab-llama-spm", 1);
+    round_trip("ggml-vocab-gpt-2", 1);
+    round_trip("ggml-vocab-deepseek-coder", 1);
+}
+TEST(round_trip_gpt2_utf8) { round_trip("ggml-vocab-gpt-2", 0); }
+TEST(round_trip_deepseek_coder_utf8) { round_trip("ggml-vocab-deepseek-coder", 0); }
+TEST(round_trip_falcon_utf8) { round_trip("ggml-vocab-falcon", 0); }

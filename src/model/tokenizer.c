@@ -267,6 +267,32 @@ int32_t mlxn_tokenizer_eot(const mlxn_tokenizer *tok) { return tok->eot; }
 int mlxn_tokenizer_adds_bos(const mlxn_tokenizer *tok) { return tok->add_bos; }
 int mlxn_tokenizer_adds_eos(const mlxn_tokenizer *tok) { return tok->add_eos; }
 
+void mlxn_tokenizer_get_special(const mlxn_tokenizer *tok, mlxn_special_tokens *out)
+{
+    *out = (mlxn_special_tokens){tok->bos, tok->eos, tok->eot, tok->add_bos, tok->add_eos};
+}
+
+mlxn_status mlxn_tokenizer_set_special(mlxn_tokenizer *tok, const mlxn_special_tokens *sp)
+{
+    if (!tok || !sp)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "tokenizer_set_special: NULL argument");
+    const int32_t ids[3] = {sp->bos, sp->eos, sp->eot};
+    for (int k = 0; k < 3; k++)
+        if (ids[k] < -1 || ids[k] >= tok->n_vocab)
+            return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG,
+                              "tokenizer_set_special: id %d is outside the vocabulary of %d",
+                              ids[k], tok->n_vocab);
+    if ((sp->add_bos && sp->bos < 0) || (sp->add_eos && sp->eos < 0))
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG,
+                          "tokenizer_set_special: adding BOS or EOS needs its id");
+    tok->bos = sp->bos;
+    tok->eos = sp->eos;
+    tok->eot = sp->eot;
+    tok->add_bos = sp->add_bos != 0;
+    tok->add_eos = sp->add_eos != 0;
+    return MLXN_OK;
+}
+
 int mlxn_tokenizer_is_eog(const mlxn_tokenizer *tok, int32_t id)
 {
     return id >= 0 && (id == tok->eos || id == tok->eot || id == tok->eom);
@@ -415,8 +441,14 @@ static void encode_fragments(const mlxn_tokenizer *tok, const char *text, const 
             mlxn__bpe_encode(tok, text + x->off, x->len, o);
             continue;
         }
+        /* add_space_prefix 1: in front of text that starts the input or
+         * follows a special token (llama.cpp); 2: only at the very start
+         * (tokenizer.json Metaspace with prepend_scheme "first"). */
+        int prefix = tok->add_space_prefix == 1 ? prev_special
+                     : tok->add_space_prefix == 2 ? x->off == 0
+                                                  : 0;
         size_t n;
-        char *s = escape(text + x->off, x->len, tok->add_space_prefix && prev_special, &n);
+        char *s = escape(text + x->off, x->len, prefix, &n);
         if (!s) {
             o->oom = 1;
             return;

@@ -49,7 +49,8 @@ struct mlxn_tokenizer {
     mlxn_tokenizer_kind kind;
     tok_pre pre;
     int byte_level;         /* BPE: GPT-2 byte mapping (else raw UTF-8) */
-    int add_space_prefix;   /* prepend ' ' to text after a special token */
+    int add_space_prefix;   /* 1: "▁" before text that starts the input or follows
+                             * a special token; 2: only at the start */
     int escape_whitespace;  /* replace ' ' with U+2581 before the model */
     int ignore_merges;      /* BPE: a whole word in the vocab is one token */
     int add_bos, add_eos;
