@@ -383,3 +383,334 @@ TEST(round_trip_any_bytes)
 TEST(round_trip_gpt2_utf8) { round_trip("ggml-vocab-gpt-2", 0); }
 TEST(round_trip_deepseek_coder_utf8) { round_trip("ggml-vocab-deepseek-coder", 0); }
 TEST(round_trip_falcon_utf8) { round_trip("ggml-vocab-falcon", 0); }
+
+/* ---- tokenizer.json ---------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sput(sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void sputs(sbuf *b, const char *s) { sput(b, s, strlen(s)); }
+
+static void sput_json_string(sbuf *b, const char *s, size_t n)
+{
+    sputs(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            sput(b, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            sputs(b, esc);
+        } else {
+            sput(b, (const char *)&c, 1);
+        }
+    }
+    sputs(b, "\"");
+}
+
+/* tokenizer.json for the GGUF's byte-level vocabulary with the given
+ * pre_tokenizer; merges as "a b" strings or as [a, b] pairs. */
+static char *hf_json_from_gguf(const char *path, const char *pre, int pairs)
+{
+    mlxn_gguf *g;
+    if (mlxn_gguf_open(path, &g) != MLXN_OK)
+        return NULL;
+    mlxn_gguf_array toks, merges, types;
+    mlxn_gguf_type et;
+    int64_t n_tok, n_merge, n_types;
+    mlxn_gguf_get_array(g, "tokenizer.ggml.tokens", &toks, &et, &n_tok);
+    mlxn_gguf_get_array(g, "tokenizer.ggml.merges", &merges, &et, &n_merge);
+    mlxn_gguf_get_array(g, "tokenizer.ggml.token_type", &types, &et, &n_types);
+    sbuf b = {0};
+    sputs(&b, "{\"version\":\"1.0\",\"added_tokens\":[");
+    int first = 1;
+    for (int64_t i = 0; i < n_tok; i++) {
+        int64_t type;
+        mlxn_gguf_array_int(g, types, i, &type);
+        if (type != MLXN_TOKEN_CONTROL && type != MLXN_TOKEN_USER_DEFINED)
+            continue;
+        const char *s;
+        size_t len;
+        mlxn_gguf_array_string(g, toks, i, &s, &len);
+        char head[64];
+        snprintf(head, sizeof head, "%s{\"id\":%lld,\"content\":", first ? "" : ",", (long long)i);
+        sputs(&b, head);
+        sput_json_string(&b, s, len);
+        sputs(&b, type == MLXN_TOKEN_CONTROL ? ",\"special\":true}" : ",\"special\":false}");
+        first = 0;
+    }
+    sputs(&b, "],\"normalizer\":null,\"pre_tokenizer\":");
+    sputs(&b, pre);
+    sputs(&b, ",\"post_processor\":null,\"decoder\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":"
+              "\"BPE\",\"dropout\":null,\"unk_token\":null,\"byte_fallback\":false,\"vocab\":{");
+    for (int64_t i = 0; i < n_tok; i++) {
+        const char *s;
+        size_t len;
+        char id[32];
+        mlxn_gguf_array_string(g, toks, i, &s, &len);
+        if (i)
+            sputs(&b, ",");
+        sput_json_string(&b, s, len);
+        snprintf(id, sizeof id, ":%lld", (long long)i);
+        sputs(&b, id);
+    }
+    sputs(&b, "},\"merges\":[");
+    for (int64_t i = 0; i < n_merge; i++) {
+        const char *s;
+        size_t len;
+        mlxn_gguf_array_string(g, merges, i, &s, &len);
+        if (i)
+            sputs(&b, ",");
+        const char *sp = memchr(s + 1, ' ', len - 1);
+        if (pairs && sp) {
+            sputs(&b, "[");
+            sput_json_string(&b, s, (size_t)(sp - s));
+            sputs(&b, ",");
+            sput_json_string(&b, sp + 1, len - (size_t)(sp - s) - 1);
+            sputs(&b, "]");
+        } else {
+            sput_json_string(&b, s, len);
+        }
+    }
+    sputs(&b, "]}}");
+    mlxn_gguf_close(g);
+    return b.p;
+}
+
+static const char *pre_bytelevel =
+    "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true}";
+static const char *pre_split_gpt2 =
+    "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+    "\"'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+| ?[^\\\\s\\\\p{L}\\\\p{N}]+|\\\\s+(?!\\\\S)|"
+    "\\\\s+\"},\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\","
+    "\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":false}]}";
+static const char *pre_split_llama3 =
+    "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+    "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| "
+    "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},"
+    "\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":"
+    "false,\"trim_offsets\":true,\"use_regex\":false}]}";
+
+static void hf_golden(const char *pre, int pairs)
+{
+    char *json = hf_json_from_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf", pre, pairs);
+    if (!json)
+        SKIP("%s", mlxn_last_error(NULL));
+    mlxn_tokenizer *tok;
+    REQUIRE_OK(mlxn_tokenizer_from_hf_json_memory(json, strlen(json), &tok));
+    CHECK(!strcmp(mlxn_tokenizer_pre_name(tok), "gpt2"));
+    CHECK(mlxn_tokenizer_token_type(tok, 50256) == MLXN_TOKEN_CONTROL);
+    int bad = run_vectors(tok, "ggml-vocab-gpt-2", 1);
+    CHECK_MSG(bad == 0, "%d inputs encode differently", bad);
+    mlxn_tokenizer_destroy(tok);
+    free(json);
+}
+
+TEST(hf_json_gpt2_bytelevel) { hf_golden(pre_bytelevel, 0); }
+TEST(hf_json_gpt2_split_pairs) { hf_golden(pre_split_gpt2, 1); }
+
+TEST(hf_json_llama3_split)
+{
+    char *json = hf_json_from_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf", pre_split_llama3, 0);
+    if (!json)
+        SKIP("%s", mlxn_last_error(NULL));
+    mlxn_tokenizer *tok;
+    REQUIRE_OK(mlxn_tokenizer_from_hf_json_memory(json, strlen(json), &tok));
+    CHECK(!strcmp(mlxn_tokenizer_pre_name(tok), "llama3"));
+    const char *text = "x 1234567";
+    mlxn_tokens t = {0};
+    CHECK_OK(mlxn_tokenizer_encode(tok, text, strlen(text), 0, &t));
+    /* "x", " ", "123", "456", "7" */
+    CHECK(t.n == 5 && t.ids[2] == mlxn_tokenizer_find(tok, "123", 3));
+    mlxn_tokens_free(&t);
+    mlxn_tokenizer_destroy(tok);
+    /* an unknown regex is named in the error */
+    char *p = strstr(json, "{1,3}");
+    p[1] = '2';
+    CHECK(mlxn_tokenizer_from_hf_json_memory(json, strlen(json), &tok) == MLXN_ERR_UNSUPPORTED);
+    CHECK(strstr(mlxn_last_error(NULL), "Split regex"));
+    free(json);
+}
+
+/* A SentencePiece-style tokenizer.json: "▁" words, byte fallback. */
+static char *spm_json(const char *pre_or_norm)
+{
+    sbuf b = {0};
+    sputs(&b, "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},"
+              "{\"id\":1,\"content\":\"<s>\",\"special\":true},{\"id\":2,\"content\":\"</s>\","
+              "\"special\":true}],");
+    sputs(&b, pre_or_norm);
+    sputs(&b, ",\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":"
+              "{\"id\":\"<s>\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}]},"
+              "\"model\":{\"type\":\"BPE\",\"byte_fallback\":true,\"unk_token\":\"<unk>\","
+              "\"vocab\":{\"<unk>\":0,\"<s>\":1,\"</s>\":2");
+    for (int i = 0; i < 256; i++) {
+        char e[32];
+        snprintf(e, sizeof e, ",\"<0x%02X>\":%d", i, 3 + i);
+        sputs(&b, e);
+    }
+    static const char *const words[] = {"▁", "h", "e", "l", "o", "w", "r", "d", "ll",
+                                        "he", "▁he", "llo", "▁hello", "▁w", "or", "▁wor",
+                                        "ld", "▁world"};
+    for (int i = 0; i < 18; i++) {
+        char e[64];
+        snprintf(e, sizeof e, ",\"%s\":%d", words[i], 259 + i);
+        sputs(&b, e);
+    }
+    sputs(&b, "},\"merges\":[\"l l\",\"h e\",\"▁ he\",\"ll o\",\"▁he llo\",\"▁ w\",\"o r\","
+              "\"▁w or\",\"l d\",\"▁wor ld\"]}}");
+    return b.p;
+}
+
+static void expect_ids(const mlxn_tokenizer *tok, const char *text, unsigned flags,
+                       const int32_t *want, int64_t n, int line)
+{
+    mlxn_tokens t = {0};
+    mlxn_status st = mlxn_tokenizer_encode(tok, text, strlen(text), flags, &t);
+    int ok = st == MLXN_OK && t.n == n && !memcmp(t.ids, want, (size_t)n * sizeof *want);
+    if (!ok) {
+        printf("    '%s' ->", text);
+        for (int64_t i = 0; i < t.n; i++)
+            printf(" %d", t.ids[i]);
+        printf("\n");
+        mlxn_test_fail(__FILE__, line, "encoding of '%s' differs", text);
+    }
+    mlxn_tokens_free(&t);
+}
+
+#define EXPECT_IDS(tok, text, flags, ...)                                      \
+    do {                                                                       \
+        static const int32_t want_[] = {__VA_ARGS__};                          \
+        expect_ids((tok), (text), (flags), want_, sizeof want_ / sizeof want_[0], __LINE__); \
+    } while (0)
+
+TEST(hf_json_spm_style)
+{
+    static const char *const variants[] = {
+        "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"▁\",\"prepend_scheme\":"
+        "\"always\",\"split\":false}",
+        "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\","
+        "\"prepend\":\"▁\"},{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":"
+        "\"▁\"}]},\"pre_tokenizer\":null"};
+    for (int v = 0; v < 2; v++) {
+        char *json = spm_json(variants[v]);
+        mlxn_tokenizer *tok;
+        REQUIRE_OK(mlxn_tokenizer_from_hf_json_memory(json, strlen(json), &tok));
+        CHECK(mlxn_tokenizer_get_kind(tok) == MLXN_TOKENIZER_BPE);
+        CHECK(mlxn_tokenizer_bos(tok) == 1 && mlxn_tokenizer_adds_bos(tok));
+        CHECK(mlxn_tokenizer_token_type(tok, 13) == MLXN_TOKEN_BYTE);
+        EXPECT_IDS(tok, "hello world", 0, 271, 276);
+        EXPECT_IDS(tok, "hello world", MLXN_ENCODE_ADD_SPECIAL, 1, 271, 276);
+        EXPECT_IDS(tok, "hex\n", 0, 269, 3 + 'x', 13);
+        EXPECT_IDS(tok, "hello</s>world", MLXN_ENCODE_PARSE_SPECIAL, 271, 2, 276);
+        int32_t ids[] = {1, 269, 3 + 'x', 13};
+        mlxn_text s = {0};
+        CHECK_OK(mlxn_tokenizer_decode(tok, ids, 4, 0, &s));
+        CHECK(!strcmp(s.data, "hex\n"));
+        mlxn_text_free(&s);
+        mlxn_tokenizer_destroy(tok);
+        free(json);
+    }
+    /* prepend_scheme "first": no "▁" after a special token */
+    char *json = spm_json("\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"▁\","
+                          "\"prepend_scheme\":\"first\"}");
+    mlxn_tokenizer *tok;
+    REQUIRE_OK(mlxn_tokenizer_from_hf_json_memory(json, strlen(json), &tok));
+    EXPECT_IDS(tok, "hello</s>world", MLXN_ENCODE_PARSE_SPECIAL, 271, 2, 264, 273, 275);
+    mlxn_tokenizer_destroy(tok);
+    free(json);
+}
+
+TEST(hf_json_refused)
+{
+    static const struct {
+        const char *json;
+        mlxn_status st;
+        const char *needle;
+    } cases[] = {
+        {"{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}", MLXN_ERR_UNSUPPORTED, "Unigram"},
+        {"{\"model\":{\"type\":\"BPE\"}}", MLXN_ERR_FORMAT, "model.vocab"},
+        {"{\"pre_tokenizer\":{\"type\":\"Whitespace\"},\"model\":{\"type\":\"BPE\",\"vocab\":"
+         "{\"a\":0},\"merges\":[]}}",
+         MLXN_ERR_UNSUPPORTED, "Whitespace"},
+        {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":"
+         "{\"a\":-1},\"merges\":[]}}",
+         MLXN_ERR_FORMAT, "bad id"},
+        {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":"
+         "{\"a\":0,\"b\":0},\"merges\":[]}}",
+         MLXN_ERR_FORMAT, "given twice"},
+        {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":"
+         "{\"a\":0,\"b\":1},\"merges\":[7]}}",
+         MLXN_ERR_FORMAT, "merge 0"},
+        {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":"
+         "{\"a\":99999999},\"merges\":[]}}",
+         MLXN_ERR_FORMAT, "empty"},
+        {"{\"added_tokens\":[{\"id\":0,\"content\":\"b\"}],\"pre_tokenizer\":{\"type\":"
+         "\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+         MLXN_ERR_FORMAT, "differs"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", MLXN_ERR_UNSUPPORTED,
+         "neither ByteLevel nor Metaspace"},
+        {"[]", MLXN_ERR_FORMAT, "not a JSON object"},
+        {"{", MLXN_ERR_FORMAT, "json:"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        mlxn_tokenizer *tok = (mlxn_tokenizer *)1;
+        mlxn_status st = mlxn_tokenizer_from_hf_json_memory(cases[k].json, strlen(cases[k].json),
+                                                            &tok);
+        CHECK_MSG(st == cases[k].st && tok == NULL && strstr(mlxn_last_error(NULL), cases[k].needle),
+                  "case %zu: %s '%s'", k, mlxn_status_name(st), mlxn_last_error(NULL));
+    }
+    mlxn_tokenizer *tok;
+    CHECK(mlxn_tokenizer_from_hf_json("/nonexistent/tokenizer.json", &tok) == MLXN_ERR_IO);
+    /* every prefix of a valid file fails cleanly */
+    char *json = spm_json("\"pre_tokenizer\":{\"type\":\"Metaspace\"}");
+    size_t n = strlen(json);
+    for (size_t cut = 0; cut < n; cut += 7) {
+        char *copy = malloc(cut + 1);
+        memcpy(copy, json, cut);
+        CHECK(mlxn_tokenizer_from_hf_json_memory(copy, cut, &tok) != MLXN_OK);
+        free(copy);
+    }
+    free(json);
+}
+
+TEST(gguf_tokenizer_refused)
+{
+    /* a GGUF without a vocabulary, and one with an unknown pre-tokenizer */
+    mlxn_gguf *g;
+    mlxn_tokenizer *tok = (mlxn_tokenizer *)1;
+    static const uint8_t empty[] = {'G', 'G', 'U', 'F', 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                    0, 0, 0, 0, 0, 0, 0, 0};
+    REQUIRE_OK(mlxn_gguf_open_memory(empty, sizeof empty, &g));
+    CHECK(mlxn_tokenizer_from_gguf(g, &tok) == MLXN_ERR_NOT_FOUND && tok == NULL);
+    CHECK(strstr(mlxn_last_error(NULL), "tokenizer.ggml.tokens"));
+    mlxn_gguf_close(g);
+    size_t n;
+    char *file = slurp(VOCAB_DIR "ggml-vocab-gpt-2.gguf", &n);
+    if (!file)
+        SKIP("vocab files absent");
+    /* key, u32 type, u64 length, then the value "gpt-2" */
+    char *pre = (char *)memmem(file, n, "tokenizer.ggml.pre", 18) + 18 + 4 + 8;
+    CHECK(!memcmp(pre, "gpt-2", 5));
+    memcpy(pre, "gpt-9", 5);
+    REQUIRE_OK(mlxn_gguf_open_memory(file, n, &g));
+    CHECK(mlxn_tokenizer_from_gguf(g, &tok) == MLXN_ERR_UNSUPPORTED);
+    CHECK(strstr(mlxn_last_error(NULL), "'gpt-9'"));
+    mlxn_gguf_close(g);
+    free(file);
+}
