@@ -318,6 +318,29 @@ TEST(synthetic_tensors)
     free(b.p);
 }
 
+TEST(version2_and_big_u64)
+{
+    buf b;
+    layout L;
+    build(&b, &L);
+    uint32_t v2 = 2;
+    memcpy(b.p + 4, &v2, 4);
+    size_t at = (size_t)((uint8_t *)memmem(b.p, b.n, "t.u64", 5) - b.p) + 5 + 4;
+    uint64_t big = UINT64_MAX;
+    memcpy(b.p + at, &big, 8);
+    mlxn_gguf *g;
+    REQUIRE_OK(mlxn_gguf_open_memory(b.p, b.n, &g));
+    CHECK(mlxn_gguf_version(g) == 2);
+    uint64_t u;
+    int64_t i;
+    CHECK_OK(mlxn_gguf_get_u64(g, "t.u64", &u));
+    CHECK(u == UINT64_MAX);
+    CHECK(mlxn_gguf_get_int(g, "t.u64", &i) == MLXN_ERR_FORMAT);
+    CHECK(strstr(mlxn_last_error(NULL), "does not fit in int64"));
+    mlxn_gguf_close(g);
+    free(b.p);
+}
+
 TEST(truncated_everywhere)
 {
     buf b;

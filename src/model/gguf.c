@@ -76,6 +76,8 @@ typedef struct parser {
     mlxn__reader r;
     const char *src;
     const char *key; /* the key being parsed, for messages */
+    int64_t *stack;  /* elements of the arrays being read */
+    size_t n_stack, stack_cap;
 } parser;
 
 static mlxn_status truncated(parser *ps, const char *what)
@@ -125,15 +127,33 @@ static mlxn_status new_array(parser *ps, uint32_t type, int64_t n, int64_t *id)
     a->n = n;
     a->offset = ps->r.pos;
     a->elem_index = -1;
-    if (type == MLXN_GGUF_STRING || type == MLXN_GGUF_ARRAY) {
-        /* n was checked against the bytes left: at most size / 8. */
-        if (!mlxn__grow((void **)&g->elems, &g->elem_cap, (size_t)(g->n_elems + n),
-                        sizeof *g->elems))
-            return oom(ps);
-        a->elem_index = g->n_elems;
-        g->n_elems += n;
-    }
     *id = g->n_arrs++;
+    return MLXN_OK;
+}
+
+/* Remember one element of a string or array array (its file offset or
+ * sub-array id) on the parser's stack; the stack only grows with elements
+ * actually read, so a bogus count cannot make it large. */
+static mlxn_status push_elem(parser *ps, int64_t v)
+{
+    if (!mlxn__grow((void **)&ps->stack, &ps->stack_cap, ps->n_stack + 1, sizeof *ps->stack))
+        return oom(ps);
+    ps->stack[ps->n_stack++] = v;
+    return MLXN_OK;
+}
+
+/* Move the elements pushed since `mark` into the handle's element list. */
+static mlxn_status close_array(parser *ps, int64_t id, size_t mark)
+{
+    mlxn_gguf *g = ps->g;
+    size_t n = ps->n_stack - mark;
+    if (!mlxn__grow((void **)&g->elems, &g->elem_cap, (size_t)g->n_elems + n, sizeof *g->elems))
+        return oom(ps);
+    if (n)
+        memcpy(g->elems + g->n_elems, ps->stack + mark, n * sizeof *g->elems);
+    g->arrs[id].elem_index = g->n_elems;
+    g->n_elems += (int64_t)n;
+    ps->n_stack = mark;
     return MLXN_OK;
 }
 
@@ -198,21 +218,21 @@ static mlxn_status parse_array(parser *ps, int depth, int64_t *id)
         ps->r.pos += (size_t)n * sz;
         return MLXN_OK;
     }
-    int64_t first = ps->g->arrs[*id].elem_index;
+    size_t mark = ps->n_stack;
     for (uint64_t i = 0; i < n; i++) {
+        int64_t v = (int64_t)ps->r.pos;
         if (et == MLXN_GGUF_STRING) {
-            ps->g->elems[first + (int64_t)i] = (int64_t)ps->r.pos;
             size_t at, len;
             st = read_string(ps, "array string", &at, &len);
         } else {
-            int64_t sub;
-            st = parse_array(ps, depth + 1, &sub);
-            ps->g->elems[first + (int64_t)i] = sub;
+            st = parse_array(ps, depth + 1, &v);
         }
+        if (st == MLXN_OK)
+            st = push_elem(ps, v);
         if (st != MLXN_OK)
             return st;
     }
-    return MLXN_OK;
+    return close_array(ps, *id, mark);
 }
 
 /* ---- header and metadata ------------------------------------------------------- */
@@ -263,11 +283,13 @@ static mlxn_status parse_header(parser *ps, uint64_t *n_tensors, uint64_t *n_kv)
 static mlxn_status parse_kvs(parser *ps, int64_t n_kv)
 {
     mlxn_gguf *g = ps->g;
-    g->kvs = calloc(n_kv ? (size_t)n_kv : 1, sizeof *g->kvs);
-    if (!g->kvs || !mlxn__strmap_reserve(&g->kv_map, (size_t)n_kv))
-        return oom(ps);
+    size_t cap = 0;
     for (int64_t i = 0; i < n_kv; i++) {
+        /* Grown as pairs are read, so a bogus count allocates nothing. */
+        if (!mlxn__grow((void **)&g->kvs, &cap, (size_t)i + 1, sizeof *g->kvs))
+            return oom(ps);
         gguf_kv *kv = &g->kvs[i];
+        memset(kv, 0, sizeof *kv);
         size_t key_at = ps->r.pos, at, len;
         ps->key = NULL;
         mlxn_status st = read_string(ps, "key", &at, &len);
@@ -280,7 +302,10 @@ static mlxn_status parse_kvs(parser *ps, int64_t n_kv)
         if (!kv->key)
             return oom(ps);
         ps->key = kv->key;
-        if (mlxn__strmap_put(&g->kv_map, kv->key, len, i) != i)
+        int64_t prev = mlxn__strmap_put(&g->kv_map, kv->key, len, i);
+        if (prev == -2)
+            return oom(ps);
+        if (prev != i)
             return mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: duplicate key '%s' at offset %zu",
                               ps->src, kv->key, key_at);
         size_t type_at = ps->r.pos;
@@ -351,7 +376,10 @@ static mlxn_status parse_tensor_info(parser *ps, int64_t i)
     t->name = mlxn__arena_strndup(&g->arena, ps->r.p + at, len);
     if (!t->name)
         return oom(ps);
-    if (mlxn__strmap_put(&g->tensor_map, t->name, len, i) != i)
+    int64_t prev = mlxn__strmap_put(&g->tensor_map, t->name, len, i);
+    if (prev == -2)
+        return oom(ps);
+    if (prev != i)
         return tensor_fail(ps, t->name, info_at, "duplicate tensor name");
     uint32_t n_dims, type;
     if (!mlxn__rd_u32(&ps->r, &n_dims))
@@ -455,10 +483,11 @@ static mlxn_status parse(parser *ps)
     if (st != MLXN_OK)
         return st;
     mlxn_gguf *g = ps->g;
-    g->tensors = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *g->tensors);
-    if (!g->tensors || !mlxn__strmap_reserve(&g->tensor_map, (size_t)n_tensors))
-        return oom(ps);
+    size_t cap = 0;
     for (uint64_t i = 0; i < n_tensors; i++) {
+        if (!mlxn__grow((void **)&g->tensors, &cap, (size_t)i + 1, sizeof *g->tensors))
+            return oom(ps);
+        memset(&g->tensors[i], 0, sizeof g->tensors[i]);
         st = parse_tensor_info(ps, (int64_t)i);
         if (st != MLXN_OK)
             return st;
@@ -481,6 +510,7 @@ static mlxn_status open_common(const char *path, const uint8_t *data, size_t siz
     g->size = size;
     parser ps = {.g = g, .r = {data, size, 0}, .src = mlxn__src_name(path)};
     mlxn_status st = parse(&ps);
+    free(ps.stack);
     if (st != MLXN_OK) {
         mlxn_gguf_close(g);
         return st;
