@@ -133,10 +133,12 @@ mlxn_status mlxn_gguf_array_float(const mlxn_gguf *gguf, mlxn_gguf_array arr,
 /* String element i: points into the file, NOT NUL-terminated. */
 mlxn_status mlxn_gguf_array_string(const mlxn_gguf *gguf, mlxn_gguf_array arr,
                                    int64_t i, const char **str, size_t *len);
-/* Array element i of an array of arrays. */
+/* Element type and length of an array (either may be NULL). */
+mlxn_status mlxn_gguf_array_info(const mlxn_gguf *gguf, mlxn_gguf_array arr,
+                                 mlxn_gguf_type *elem_type, int64_t *n);
+/* Array element i of an array of arrays (see mlxn_gguf_array_info). */
 mlxn_status mlxn_gguf_array_array(const mlxn_gguf *gguf, mlxn_gguf_array arr,
-                                  int64_t i, mlxn_gguf_array *sub,
-                                  mlxn_gguf_type *elem_type, int64_t *n);
+                                  int64_t i, mlxn_gguf_array *sub);
 /* Raw little-endian elements of a numeric or bool array (n * element
  * size bytes, possibly unaligned), or NULL for string and array arrays. */
 const void *mlxn_gguf_array_data(const mlxn_gguf *gguf, mlxn_gguf_array arr);

@@ -38,9 +38,11 @@ static mlxn_status load_gguf_tokenizer(const char *path, mlxn_tokenizer **tok)
     return st;
 }
 
+typedef enum report { QUIET, SHOW_MISMATCHES } report;
+
 /* Encode every input of NAME.gguf.inp and compare with NAME.gguf.out.
  * Returns the number of mismatches, or -1 when the files are absent. */
-static int run_vectors(const mlxn_tokenizer *tok, const char *name, int verbose)
+static int run_vectors(const mlxn_tokenizer *tok, const char *name, report verbose)
 {
     char path[512];
     size_t n_inp, n_out;
@@ -111,7 +113,7 @@ static void golden(const char *name, const char *kind_pre)
     REQUIRE_OK(st);
     CHECK_MSG(!strcmp(mlxn_tokenizer_pre_name(tok), kind_pre), "pre %s",
               mlxn_tokenizer_pre_name(tok));
-    int bad = run_vectors(tok, name, 1);
+    int bad = run_vectors(tok, name, SHOW_MISMATCHES);
     CHECK_MSG(bad == 0, "%s: %d inputs encode differently", name, bad);
     mlxn_tokenizer_destroy(tok);
 }
@@ -130,8 +132,8 @@ TEST(golden_vectors_can_fail)
     if (st == MLXN_ERR_IO)
         SKIP("%s", mlxn_last_error(NULL));
     REQUIRE_OK(st);
-    CHECK(run_vectors(tok, "ggml-vocab-llama-spm", 0) > 30);
-    CHECK(run_vectors(tok, "ggml-vocab-deepseek-coder", 0) > 20);
+    CHECK(run_vectors(tok, "ggml-vocab-llama-spm", QUIET) > 30);
+    CHECK(run_vectors(tok, "ggml-vocab-deepseek-coder", QUIET) > 20);
     mlxn_tokenizer_destroy(tok);
 }
 
@@ -342,8 +344,11 @@ static size_t random_utf8(char *out, size_t n)
 /* Valid UTF-8 must survive encode + decode exactly; any bytes must at
  * least encode and decode without failing (invalid UTF-8 may come back
  * changed, as in llama.cpp). */
-static void round_trip(const char *name, int any_bytes)
+typedef enum inputs { VALID_UTF8, ANY_BYTES } inputs;
+
+static void round_trip(const char *name, inputs kind)
 {
+    int any_bytes = kind == ANY_BYTES;
     char path[512];
     snprintf(path, sizeof path, VOCAB_DIR "%s.gguf", name);
     mlxn_tokenizer *tok;
@@ -373,16 +378,16 @@ static void round_trip(const char *name, int any_bytes)
     mlxn_tokenizer_destroy(tok);
 }
 
-TEST(round_trip_spm_utf8) { round_trip("ggml-vocab-llama-spm", 0); }
+TEST(round_trip_spm_utf8) { round_trip("ggml-vocab-llama-spm", VALID_UTF8); }
 TEST(round_trip_any_bytes)
 {
-    round_trip("ggml-vocab-llama-spm", 1);
-    round_trip("ggml-vocab-gpt-2", 1);
-    round_trip("ggml-vocab-deepseek-coder", 1);
+    round_trip("ggml-vocab-llama-spm", ANY_BYTES);
+    round_trip("ggml-vocab-gpt-2", ANY_BYTES);
+    round_trip("ggml-vocab-deepseek-coder", ANY_BYTES);
 }
-TEST(round_trip_gpt2_utf8) { round_trip("ggml-vocab-gpt-2", 0); }
-TEST(round_trip_deepseek_coder_utf8) { round_trip("ggml-vocab-deepseek-coder", 0); }
-TEST(round_trip_falcon_utf8) { round_trip("ggml-vocab-falcon", 0); }
+TEST(round_trip_gpt2_utf8) { round_trip("ggml-vocab-gpt-2", VALID_UTF8); }
+TEST(round_trip_deepseek_coder_utf8) { round_trip("ggml-vocab-deepseek-coder", VALID_UTF8); }
+TEST(round_trip_falcon_utf8) { round_trip("ggml-vocab-falcon", VALID_UTF8); }
 
 /* ---- tokenizer.json ---------------------------------------------------------------- */
 
@@ -425,8 +430,11 @@ static void sput_json_string(sbuf *b, const char *s, size_t n)
 
 /* tokenizer.json for the GGUF's byte-level vocabulary with the given
  * pre_tokenizer; merges as "a b" strings or as [a, b] pairs. */
-static char *hf_json_from_gguf(const char *path, const char *pre, int pairs)
+typedef enum merge_format { MERGE_STRINGS, MERGE_PAIRS } merge_format;
+
+static char *hf_json_from_gguf(const char *path, const char *pre, merge_format format)
 {
+    int pairs = format == MERGE_PAIRS;
     mlxn_gguf *g;
     if (mlxn_gguf_open(path, &g) != MLXN_OK)
         return NULL;
@@ -506,27 +514,28 @@ static const char *pre_split_llama3 =
     "\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":"
     "false,\"trim_offsets\":true,\"use_regex\":false}]}";
 
-static void hf_golden(const char *pre, int pairs)
+static void hf_golden(const char *pre, merge_format format)
 {
-    char *json = hf_json_from_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf", pre, pairs);
+    char *json = hf_json_from_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf", pre, format);
     if (!json)
         SKIP("%s", mlxn_last_error(NULL));
     mlxn_tokenizer *tok;
     REQUIRE_OK(mlxn_tokenizer_from_hf_json_memory(json, strlen(json), &tok));
     CHECK(!strcmp(mlxn_tokenizer_pre_name(tok), "gpt2"));
     CHECK(mlxn_tokenizer_token_type(tok, 50256) == MLXN_TOKEN_CONTROL);
-    int bad = run_vectors(tok, "ggml-vocab-gpt-2", 1);
+    int bad = run_vectors(tok, "ggml-vocab-gpt-2", SHOW_MISMATCHES);
     CHECK_MSG(bad == 0, "%d inputs encode differently", bad);
     mlxn_tokenizer_destroy(tok);
     free(json);
 }
 
-TEST(hf_json_gpt2_bytelevel) { hf_golden(pre_bytelevel, 0); }
-TEST(hf_json_gpt2_split_pairs) { hf_golden(pre_split_gpt2, 1); }
+TEST(hf_json_gpt2_bytelevel) { hf_golden(pre_bytelevel, MERGE_STRINGS); }
+TEST(hf_json_gpt2_split_pairs) { hf_golden(pre_split_gpt2, MERGE_PAIRS); }
 
 TEST(hf_json_llama3_split)
 {
-    char *json = hf_json_from_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf", pre_split_llama3, 0);
+    char *json = hf_json_from_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf", pre_split_llama3,
+                                   MERGE_STRINGS);
     if (!json)
         SKIP("%s", mlxn_last_error(NULL));
     mlxn_tokenizer *tok;
@@ -577,8 +586,9 @@ static char *spm_json(const char *pre_or_norm)
     return b.p;
 }
 
-static void expect_ids(const mlxn_tokenizer *tok, const char *text, unsigned flags,
-                       const int32_t *want, int64_t n, int line)
+/* 1 when text encodes to exactly want[0..n); prints the ids otherwise. */
+static int encodes_to(const mlxn_tokenizer *tok, const char *text, unsigned flags,
+                      const int32_t *want, int64_t n)
 {
     mlxn_tokens t = {0};
     mlxn_status st = mlxn_tokenizer_encode(tok, text, strlen(text), flags, &t);
@@ -588,15 +598,16 @@ static void expect_ids(const mlxn_tokenizer *tok, const char *text, unsigned fla
         for (int64_t i = 0; i < t.n; i++)
             printf(" %d", t.ids[i]);
         printf("\n");
-        mlxn_test_fail(__FILE__, line, "encoding of '%s' differs", text);
     }
     mlxn_tokens_free(&t);
+    return ok;
 }
 
 #define EXPECT_IDS(tok, text, flags, ...)                                      \
     do {                                                                       \
         static const int32_t want_[] = {__VA_ARGS__};                          \
-        expect_ids((tok), (text), (flags), want_, sizeof want_ / sizeof want_[0], __LINE__); \
+        CHECK_MSG(encodes_to((tok), (text), (flags), want_, sizeof want_ / sizeof want_[0]), \
+                  "encoding of '%s' differs", (text));                         \
     } while (0)
 
 TEST(hf_json_spm_style)

@@ -260,9 +260,18 @@ mlxn_status mlxn_gguf_array_string(const mlxn_gguf *g, mlxn_gguf_array arr, int6
     return MLXN_OK;
 }
 
+mlxn_status mlxn_gguf_array_info(const mlxn_gguf *g, mlxn_gguf_array arr,
+                                 mlxn_gguf_type *elem_type, int64_t *n)
+{
+    if (!g || arr < 0 || arr >= g->n_arrs)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "gguf: no array handle %lld",
+                          (long long)arr);
+    describe(g, arr, NULL, elem_type, n);
+    return MLXN_OK;
+}
+
 mlxn_status mlxn_gguf_array_array(const mlxn_gguf *g, mlxn_gguf_array arr, int64_t i,
-                                  mlxn_gguf_array *sub, mlxn_gguf_type *elem_type,
-                                  int64_t *n)
+                                  mlxn_gguf_array *sub)
 {
     const gguf_arr *a = NULL;
     mlxn_status st = element(g, arr, i, sub, &a);
@@ -271,7 +280,7 @@ mlxn_status mlxn_gguf_array_array(const mlxn_gguf *g, mlxn_gguf_array arr, int64
     if (a->type != MLXN_GGUF_ARRAY)
         return mlxn__fail(NULL, MLXN_ERR_FORMAT, "gguf: a %s array has no array elements",
                           mlxn_gguf_type_name((mlxn_gguf_type)a->type));
-    describe(g, g->elems[a->elem_index + i], sub, elem_type, n);
+    *sub = g->elems[a->elem_index + i];
     return MLXN_OK;
 }
 

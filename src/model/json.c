@@ -293,9 +293,10 @@ static mlxn_status close_container(jparser *p, int64_t id, size_t mark)
     return MLXN_OK;
 }
 
-static mlxn_status parse_container(jparser *p, int depth, int64_t id, int object)
+/* An object (close '}') or array (close ']') at p->pos. */
+static mlxn_status parse_container(jparser *p, int depth, int64_t id, char close)
 {
-    char close = object ? '}' : ']';
+    int object = close == '}';
     size_t mark = p->n_stack;
     p->pos++;
     skip_ws(p);
@@ -369,7 +370,7 @@ static mlxn_status parse_value(jparser *p, int depth, int64_t *out)
     switch (kind) {
     case MLXN_JSON_OBJECT:
     case MLXN_JSON_ARRAY:
-        return parse_container(p, depth, id, kind == MLXN_JSON_OBJECT);
+        return parse_container(p, depth, id, kind == MLXN_JSON_OBJECT ? '}' : ']');
     case MLXN_JSON_STRING: {
         const char *s;
         size_t len;

@@ -211,7 +211,8 @@ static mlxn_status add_token(mlxn_tokenizer *tok, int32_t id, const char *s, int
         else
             buf[n++] = s[i];
     }
-    mlxn_status st = mlxn__tok_set(tok, id, buf, n, score, type, src);
+    tok_entry e = {.text = buf, .len = (uint32_t)n, .score = score, .type = type};
+    mlxn_status st = mlxn__tok_set(tok, id, &e, src);
     free(buf);
     return st;
 }

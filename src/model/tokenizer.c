@@ -45,9 +45,11 @@ static uint32_t attr_of_type(int type)
     }
 }
 
-mlxn_status mlxn__tok_set(mlxn_tokenizer *tok, int32_t id, const char *text, size_t len,
-                          float score, int type, const char *src)
+mlxn_status mlxn__tok_set(mlxn_tokenizer *tok, int32_t id, const tok_entry *in,
+                          const char *src)
 {
+    const char *text = in->text;
+    size_t len = in->len;
     if (id < 0 || id >= tok->n_vocab)
         return mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: token id %d is outside the vocabulary of %d",
                           src, id, tok->n_vocab);
@@ -73,9 +75,9 @@ mlxn_status mlxn__tok_set(mlxn_tokenizer *tok, int32_t id, const char *text, siz
                           src, copy, (long long)prev, id);
     e->text = copy;
     e->len = (uint32_t)len;
-    e->score = score;
-    e->type = type;
-    e->attr = attr_of_type(type);
+    e->score = in->score;
+    e->type = in->type;
+    e->attr = attr_of_type(in->type);
     return MLXN_OK;
 }
 
@@ -158,7 +160,8 @@ mlxn_status mlxn__tok_finish(mlxn_tokenizer *tok, const char *src)
     for (int32_t id = 0; id < tok->n_vocab; id++) {
         if (tok->tokens[id].text)
             continue;
-        mlxn_status st = mlxn__tok_set(tok, id, "", 0, 0.0f, MLXN_TOKEN_UNDEFINED, src);
+        tok_entry empty = {.text = "", .type = MLXN_TOKEN_UNDEFINED};
+        mlxn_status st = mlxn__tok_set(tok, id, &empty, src);
         if (st != MLXN_OK)
             return st;
     }
@@ -403,18 +406,17 @@ static frags partition(const mlxn_tokenizer *tok, const char *text, size_t len,
     return cur;
 }
 
-/* text with an optional leading space, every ' ' written as U+2581. */
-static char *escape(const char *text, size_t len, int prefix, size_t *out_len)
+/* `lead` then text, every ' ' written as U+2581. */
+static char *escape(const char *lead, const char *text, size_t len, size_t *out_len)
 {
-    size_t spaces = (size_t)prefix;
+    size_t prefix = strlen(lead), spaces = 0;
     for (size_t i = 0; i < len; i++)
         spaces += text[i] == ' ';
-    char *s = malloc(len + prefix + 2 * spaces + 1);
+    char *s = malloc(prefix + len + 2 * spaces + 1);
     if (!s)
         return NULL;
-    size_t n = 0;
-    if (prefix)
-        memcpy(s, "\xe2\x96\x81", 3), n = 3;
+    memcpy(s, lead, prefix);
+    size_t n = prefix;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == ' ')
             memcpy(s + n, "\xe2\x96\x81", 3), n += 3;
@@ -448,7 +450,7 @@ static void encode_fragments(const mlxn_tokenizer *tok, const char *text, const 
                      : tok->add_space_prefix == 2 ? x->off == 0
                                                   : 0;
         size_t n;
-        char *s = escape(text + x->off, x->len, prefix, &n);
+        char *s = escape(prefix ? "\xe2\x96\x81" : "", text + x->off, x->len, &n);
         if (!s) {
             o->oom = 1;
             return;

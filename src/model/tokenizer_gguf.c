@@ -9,25 +9,22 @@
 
 #define SRC "gguf tokenizer"
 
-/* An optional numeric array under key with at least n elements; *arr is
- * -1 when the key is absent. */
+/* An optional array under key of f32 or i32 (type_mask: bits of
+ * 1 << MLXN_GGUF_*) with at least n elements; *arr is -1 when absent. */
 static mlxn_status optional_array(const mlxn_gguf *g, const char *key, int64_t n,
-                                  const mlxn_gguf_type *types, int n_types,
-                                  mlxn_gguf_array *arr, mlxn_gguf_type *type)
+                                  unsigned type_mask, mlxn_gguf_array *arr)
 {
     *arr = -1;
     if (mlxn_gguf_find_key(g, key) < 0)
         return MLXN_OK;
     int64_t len;
-    mlxn_status st = mlxn_gguf_get_array(g, key, arr, type, &len);
+    mlxn_gguf_type type;
+    mlxn_status st = mlxn_gguf_get_array(g, key, arr, &type, &len);
     if (st != MLXN_OK)
         return st;
-    int ok = 0;
-    for (int i = 0; i < n_types; i++)
-        ok |= *type == types[i];
-    if (!ok)
+    if (!(type_mask & (1u << type)))
         return mlxn__fail(NULL, MLXN_ERR_FORMAT, SRC ": %s is an array of %s", key,
-                          mlxn_gguf_type_name(*type));
+                          mlxn_gguf_type_name(type));
     if (len < n)
         return mlxn__fail(NULL, MLXN_ERR_FORMAT, SRC ": %s has %lld entries for %lld tokens",
                           key, (long long)len, (long long)n);
@@ -87,15 +84,15 @@ static mlxn_status read_model(const mlxn_gguf *g, mlxn_tokenizer *tok)
 
 static mlxn_status read_vocab(const mlxn_gguf *g, mlxn_tokenizer *tok, mlxn_gguf_array toks)
 {
-    static const mlxn_gguf_type score_types[] = {MLXN_GGUF_FLOAT32, MLXN_GGUF_INT32};
-    static const mlxn_gguf_type type_types[] = {MLXN_GGUF_INT32};
-    mlxn_gguf_array scores, types;
-    mlxn_gguf_type score_type, type_type;
-    mlxn_status st = optional_array(g, "tokenizer.ggml.scores", tok->n_vocab, score_types, 2,
-                                    &scores, &score_type);
+    mlxn_gguf_array scores, types = -1;
+    mlxn_gguf_type score_type = MLXN_GGUF_FLOAT32;
+    mlxn_status st = optional_array(g, "tokenizer.ggml.scores", tok->n_vocab,
+                                    (1u << MLXN_GGUF_FLOAT32) | (1u << MLXN_GGUF_INT32), &scores);
+    if (st == MLXN_OK && scores >= 0)
+        mlxn_gguf_array_info(g, scores, &score_type, NULL);
     if (st == MLXN_OK)
-        st = optional_array(g, "tokenizer.ggml.token_type", tok->n_vocab, type_types, 1,
-                            &types, &type_type);
+        st = optional_array(g, "tokenizer.ggml.token_type", tok->n_vocab,
+                            1u << MLXN_GGUF_INT32, &types);
     const uint8_t *score_data = scores >= 0 ? mlxn_gguf_array_data(g, scores) : NULL;
     const uint8_t *type_data = types >= 0 ? mlxn_gguf_array_data(g, types) : NULL;
     for (int32_t id = 0; id < tok->n_vocab && st == MLXN_OK; id++) {
@@ -117,7 +114,10 @@ static mlxn_status read_vocab(const mlxn_gguf *g, mlxn_tokenizer *tok, mlxn_gguf
             memcpy(&type, type_data + 4 * (size_t)id, 4);
         if (type < 0 || type > MLXN_TOKEN_BYTE)
             type = MLXN_TOKEN_UNDEFINED;
-        st = mlxn__tok_set(tok, id, text, len, score, type, SRC);
+        if (len > UINT32_MAX)
+            return mlxn__fail(NULL, MLXN_ERR_FORMAT, SRC ": token %d is too long", id);
+        tok_entry e = {.text = text, .len = (uint32_t)len, .score = score, .type = type};
+        st = mlxn__tok_set(tok, id, &e, SRC);
     }
     return st;
 }

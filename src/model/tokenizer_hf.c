@@ -52,15 +52,18 @@ static void note_unknown(hf_pre *h, const char *kind, const char *detail)
     h->unknown = 1;
 }
 
-static void read_step(hf_pre *h, const mlxn_json *step, int normalizer)
+typedef enum step_kind { NORMALIZER, PRE_TOKENIZER } step_kind;
+
+static void read_step(hf_pre *h, const mlxn_json *step, step_kind kind)
 {
+    int normalizer = kind == NORMALIZER;
     const char *type = "?", *s;
     int b;
     mlxn_json_get_string(step, "type", &type);
     if (!strcmp(type, "Sequence")) {
         const mlxn_json *list = mlxn_json_get(step, normalizer ? "normalizers" : "pretokenizers");
         for (int64_t i = 0; i < mlxn_json_count(list); i++)
-            read_step(h, mlxn_json_at(list, i), normalizer);
+            read_step(h, mlxn_json_at(list, i), kind);
     } else if (normalizer && !strcmp(type, "Prepend")) {
         h->prepend = mlxn_json_get_string(step, "prepend", &s) == MLXN_OK &&
                      !strcmp(s, "\xe2\x96\x81");
@@ -109,9 +112,9 @@ static mlxn_status choose_mode(const mlxn_json *root, mlxn_tokenizer *tok)
     const mlxn_json *norm = mlxn_json_get(root, "normalizer");
     const mlxn_json *pre = mlxn_json_get(root, "pre_tokenizer");
     if (mlxn_json_kind_of(norm) == MLXN_JSON_OBJECT)
-        read_step(&h, norm, 1);
+        read_step(&h, norm, NORMALIZER);
     if (mlxn_json_kind_of(pre) == MLXN_JSON_OBJECT)
-        read_step(&h, pre, 0);
+        read_step(&h, pre, PRE_TOKENIZER);
     if (h.unknown)
         return mlxn__fail(NULL, MLXN_ERR_UNSUPPORTED, SRC ": unsupported %s", h.what);
     tok->kind = MLXN_TOKENIZER_BPE;
@@ -209,7 +212,8 @@ static mlxn_status read_added(const mlxn_json *added, mlxn_tokenizer *tok)
         size_t len;
         int special = 0, flag;
         mlxn_json_get_int(a, "id", &id);
-        if (mlxn_json_as_string(mlxn_json_get(a, "content"), &text, &len) != MLXN_OK)
+        if (mlxn_json_as_string(mlxn_json_get(a, "content"), &text, &len) != MLXN_OK ||
+            len > UINT32_MAX)
             return mlxn__fail(NULL, MLXN_ERR_FORMAT, SRC ": added token %lld has no content",
                               (long long)i);
         mlxn_json_get_bool(a, "special", &special);
@@ -220,7 +224,8 @@ static mlxn_status read_added(const mlxn_json *added, mlxn_tokenizer *tok)
                               SRC ": added token %lld '%.64s' differs from the vocabulary's",
                               (long long)id, text);
         if (!e->text) {
-            mlxn_status st = mlxn__tok_set(tok, (int32_t)id, text, len, 0.0f, type, SRC);
+            tok_entry in = {.text = text, .len = (uint32_t)len, .type = type};
+            mlxn_status st = mlxn__tok_set(tok, (int32_t)id, &in, SRC);
             if (st != MLXN_OK)
                 return st;
         }
@@ -294,8 +299,9 @@ static mlxn_status build(const mlxn_json *root, mlxn_tokenizer **out)
         const char *key = mlxn_json_key_at(vocab, i);
         mlxn_json_as_int(mlxn_json_at(vocab, i), &id);
         int byte_type = !tok->byte_level && is_byte_name(key);
-        st = mlxn__tok_set(tok, (int32_t)id, key, strlen(key), 0.0f,
-                           byte_type ? MLXN_TOKEN_BYTE : MLXN_TOKEN_NORMAL, SRC);
+        tok_entry in = {.text = key, .len = (uint32_t)strlen(key),
+                        .type = byte_type ? MLXN_TOKEN_BYTE : MLXN_TOKEN_NORMAL};
+        st = mlxn__tok_set(tok, (int32_t)id, &in, SRC);
     }
     if (st == MLXN_OK)
         st = read_added(added, tok);

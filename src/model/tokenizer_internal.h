@@ -72,10 +72,10 @@ struct mlxn_tokenizer {
 
 /* A tokenizer with room for n tokens (all undefined until added). */
 mlxn_status mlxn__tok_create(mlxn_tokenizer_kind kind, int64_t n, mlxn_tokenizer **out);
-/* Set token id's text (copied), score and type. A duplicate text or an id
- * out of range fails with a message naming `src`. */
-mlxn_status mlxn__tok_set(mlxn_tokenizer *tok, int32_t id, const char *text, size_t len,
-                          float score, int type, const char *src);
+/* Set token id from e's text (len bytes, copied), score and type. A
+ * duplicate text or an id out of range fails with a message naming `src`. */
+mlxn_status mlxn__tok_set(mlxn_tokenizer *tok, int32_t id, const tok_entry *e,
+                          const char *src);
 /* Add a merge "left right" (copied) with a rank; duplicates keep the
  * first rank, lines without a separating space are ignored. */
 mlxn_status mlxn__tok_add_merge(mlxn_tokenizer *tok, const char *line, size_t len,
