@@ -83,7 +83,8 @@ void mlxn_gguf_close(mlxn_gguf *gguf);
 
 uint32_t mlxn_gguf_version(const mlxn_gguf *gguf);
 size_t mlxn_gguf_alignment(const mlxn_gguf *gguf);
-/* File offset where tensor data starts (tensor offsets are relative to it). */
+/* File offset where the data section starts. The file's tensor offsets
+ * count from it; mlxn_tensor_info.offset is already absolute. */
 size_t mlxn_gguf_data_offset(const mlxn_gguf *gguf);
 
 /* Metadata by index (file order), 0 <= i < mlxn_gguf_kv_count. The key
