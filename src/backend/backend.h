@@ -125,6 +125,45 @@ typedef struct mlxn__backend {
                                        double *us);
 
     /* ---- fences, timing, residency ---- */
+
+    /* Timeline fences (core/fence.h). fence_init/fini create and free the
+     * fence's backend state. fence_signal appends, in queue order, a write
+     * of `value` to the fence word; fence_wait, a wait until the word is
+     * at least `value`. The core calls both with the fence's lock held and
+     * value checks done. fence_host_signal writes the word from the host
+     * and wakes waiters; fence_host_wait blocks the calling thread until
+     * the word is at least `value`, MLXN_ERR_TIMEOUT after timeout_ns, or
+     * a device error that makes the value unreachable. */
+    mlxn_status (*fence_init)(mlxn__fence *f);
+    void (*fence_fini)(mlxn__fence *f);
+    mlxn_status (*fence_signal)(mlxn__cb *cb, mlxn__fence *f, uint64_t value);
+    mlxn_status (*fence_wait)(mlxn__cb *cb, mlxn__fence *f, uint64_t value);
+    mlxn_status (*fence_host_signal)(mlxn__fence *f, uint64_t value);
+    mlxn_status (*fence_host_wait)(mlxn__fence *f, uint64_t value,
+                                   uint64_t timeout_ns);
+
+    /* Profiling timestamps: a stamp is recorded in queue order and read
+     * after its command buffer completed; elapsed is in microseconds. */
+    mlxn_status (*stamp_create)(mlxn_device *dev, void **out);
+    void (*stamp_destroy)(mlxn_device *dev, void *stamp);
+    mlxn_status (*stamp_record)(mlxn__cb *cb, void *stamp);
+    mlxn_status (*stamp_elapsed)(mlxn_device *dev, void *from, void *to,
+                                 double *us);
+    /* Capture window for an external profiler; NULL: a no-op. */
+    mlxn_status (*capture_start)(mlxn_device *dev);
+    mlxn_status (*capture_stop)(mlxn_device *dev);
+
+    /* Residency in the device cache; NULL where there is none (CPU).
+     * residency_limit sets aside up to `want` bytes of L2 for persisting
+     * accesses, saving the old limit in *old, and reports what was
+     * granted and the largest window; with old == NULL it restores a
+     * limit and first demotes persisting lines to normal ones. residency_window
+     * makes [addr, addr + bytes) the queue's persisting window (bytes 0:
+     * none) with the given hit ratio. */
+    mlxn_status (*residency_limit)(mlxn_device *dev, size_t want, size_t *old,
+                                   size_t *granted, size_t *max_window);
+    mlxn_status (*residency_window)(mlxn_queue *q, uint64_t addr, size_t bytes,
+                                    float hit_ratio);
 } mlxn__backend;
 
 extern const mlxn__backend mlxn__cpu_backend;

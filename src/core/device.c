@@ -79,7 +79,11 @@ mlxn_status mlxn_device_create(const mlxn_device_params *params,
     mlxn_status st = select_backend(dev, &p);
     if (st == MLXN_OK)
         st = mlxn_queue_create(dev, &dev->default_queue);
+    if (st == MLXN_OK && p.profile)
+        st = mlxn__profiler_create(dev);
     if (st != MLXN_OK) {
+        if (dev->default_queue)
+            mlxn_queue_destroy(dev->default_queue);
         if (dev->be && dev->backend_state) {
             mlxn__registry_fini(dev);
             dev->be->close(dev);
@@ -99,6 +103,7 @@ void mlxn_device_destroy(mlxn_device *dev)
         return;
     dev->default_queue->is_default = 0;
     mlxn_queue_destroy(dev->default_queue);
+    mlxn__profiler_destroy(dev);
     mlxn__registry_fini(dev);
     dev->be->close(dev);
     pthread_mutex_destroy(&dev->lock);
@@ -184,6 +189,8 @@ void mlxn_queue_destroy(mlxn_queue *q)
         return;
     mlxn_device *dev = q->dev;
     dev->be->queue_sync(q);
+    if (q->residency)
+        mlxn__residency_queue_gone(q);
     while (q->free_cbs) {
         mlxn__cb *cb = q->free_cbs;
         q->free_cbs = cb->next;
@@ -260,6 +267,8 @@ mlxn_status mlxn__cb_retain(mlxn__cb *cb, mlxn__alloc *a)
 
 void mlxn__cb_recycle(mlxn__cb *cb)
 {
+    if (cb->profile)
+        mlxn__profile_cb_finish(cb);
     for (int i = 0; i < cb->n_retained; i++)
         mlxn__alloc_release(cb->retained[i]);
     cb->n_retained = 0;

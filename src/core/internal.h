@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct mlxn__profiler mlxn__profiler;
+typedef struct mlxn__cb_profile mlxn__cb_profile;
+
 #define MLXN__LABEL_MAX 64
 #define MLXN__ERROR_MAX 512
 
@@ -99,6 +102,7 @@ struct mlxn__cb {
     int n_retained, cap_retained;
     mlxn__cb *next;      /* free list / in-flight list link */
     void *backend_state;
+    mlxn__cb_profile *profile; /* profiling state (core/profile.h), or NULL */
 };
 
 /* Keep an allocation alive until the command buffer completes. */
@@ -115,6 +119,7 @@ struct mlxn_queue {
     pthread_mutex_t lock; /* guards free_cbs */
     mlxn__cb *free_cbs;
     void *backend_state;
+    mlxn_residency_set *residency; /* attached set, flushed at commits */
 };
 
 /* ---- the device ----------------------------------------------------------- */
@@ -136,12 +141,26 @@ struct mlxn_device {
     mlxn__counters_atomic counters;
     mlxn__registry registry;
     mlxn_queue *default_queue;
+    mlxn__profiler *profiler; /* NULL unless params.profile is set */
+    atomic_int kernels_loaded; /* every kernel resolved (graph/encoder_fence.c) */
 };
 
 /* Record the first fatal device error; later calls report it. */
 void mlxn__device_set_sticky(mlxn_device *dev, mlxn_status status);
 /* MLXN_OK, or the sticky status with the last error re-raised. */
 mlxn_status mlxn__device_check(const mlxn_device *dev);
+
+/* ---- hooks of sessions, residency and profiling (core/profile.c,
+ * core/residency.c) into the device, queue and command-buffer lifetimes --- */
+mlxn_status mlxn__profiler_create(mlxn_device *dev);
+void mlxn__profiler_destroy(mlxn_device *dev);
+/* Harvest a completed command buffer's timings (or drop them) and free
+ * its profiling state; called when the buffer is recycled. */
+void mlxn__profile_cb_finish(mlxn__cb *cb);
+/* Apply the attached residency set's staged changes before a commit. */
+void mlxn__residency_on_commit(mlxn_queue *q);
+/* Detach the queue's residency set (the queue is being destroyed). */
+void mlxn__residency_queue_gone(mlxn_queue *q);
 
 /* Counter helpers (relaxed atomics: counters are statistics). */
 #define MLXN__COUNT(dev, field, n)                                             \

@@ -7,6 +7,7 @@
  * and releases the allocations they kept alive.
  */
 #include "graph/encoder.h"
+#include "core/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,7 +242,8 @@ static mlxn_status launch_node(mlxn_encoder *enc, const mlxn__node *n)
             l.argsz[i] = s->size;
         }
     }
-    mlxn_status st = enc->dev->be->launch(cb, &l);
+    mlxn_status st = enc->dev->profiler ? mlxn__profile_launch(cb, &l, n->kind)
+                                        : enc->dev->be->launch(cb, &l);
     if (st != MLXN_OK)
         return st;
     cb->n_dispatches++;

@@ -3,16 +3,21 @@
  * take and replay; and the seed-style stateful binding API.
  */
 #include "graph/encoder.h"
+#include "core/profile.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* ---- commit and wait ------------------------------------------------------------ */
-static void reap(mlxn_encoder *enc)
+/* Recycle the oldest in-flight buffer, which completed with `status`. */
+static void reap(mlxn_encoder *enc, mlxn_status status)
 {
     mlxn__cb *cb = enc->inflight_head;
     enc->inflight_head = cb->next;
     if (!enc->inflight_head)
         enc->inflight_tail = NULL;
+    cb->state = MLXN__CB_DONE;
+    cb->status = status;
     mlxn__cb_recycle(cb);
 }
 
@@ -22,7 +27,7 @@ mlxn_status mlxn__encoder_poll(mlxn_encoder *enc)
         int r = enc->dev->be->cb_query(enc->inflight_head);
         if (r == 0)
             return MLXN_OK;
-        reap(enc);
+        reap(enc, r < 0 ? (mlxn_status)-r : MLXN_OK);
         if (r < 0)
             return (mlxn_status)-r;
     }
@@ -48,11 +53,16 @@ mlxn_status mlxn_encoder_commit(mlxn_encoder *enc)
     st = mlxn__cb_acquire(enc->queue, NULL, &next);
     if (st != MLXN_OK)
         return st;
-    st = enc->dev->be->cb_submit(cb);
+    if (enc->dev->profiler)
+        st = mlxn__profile_cb_submit(cb);
+    if (st == MLXN_OK)
+        st = enc->dev->be->cb_submit(cb);
     if (st != MLXN_OK) {
         mlxn__cb_recycle(next);
         return st;
     }
+    if (enc->queue->residency)
+        mlxn__residency_on_commit(enc->queue);
     cb->state = MLXN__CB_SUBMITTED;
     MLXN__COUNT(enc->dev, command_buffers, 1);
     if (enc->inflight_tail)
@@ -72,6 +82,7 @@ mlxn_status mlxn_encoder_wait(mlxn_encoder *enc)
     if (!enc)
         return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "wait: NULL encoder");
     mlxn_status first = MLXN_OK;
+    char first_msg[MLXN__ERROR_MAX];
     /* One host wait per wait call that follows a commit, even when
      * polling already reaped everything: counts do not depend on timing. */
     if (enc->unwaited)
@@ -79,12 +90,15 @@ mlxn_status mlxn_encoder_wait(mlxn_encoder *enc)
     enc->unwaited = 0;
     while (enc->inflight_head) {
         mlxn_status st = enc->dev->be->cb_wait(enc->inflight_head);
-        if (st != MLXN_OK && first == MLXN_OK)
+        if (st != MLXN_OK && first == MLXN_OK) {
             first = st;
-        reap(enc);
+            snprintf(first_msg, sizeof first_msg, "%s", mlxn_last_error(enc->dev));
+        }
+        reap(enc, st);
     }
+    /* Later buffers fail as a consequence: report the first cause. */
     if (first != MLXN_OK)
-        return first;
+        return mlxn__fail(enc->dev, first, "%s", first_msg);
     return mlxn__device_check(enc->dev);
 }
 
@@ -120,6 +134,8 @@ mlxn_status mlxn_encoder_update_buffer(mlxn_encoder *enc, mlxn_buffer *buf,
     if (st != MLXN_OK)
         return st;
     mlxn__cb *cb = enc->cur;
+    if ((st = mlxn__profile_before_command(cb)) != MLXN_OK)
+        return st;
     mlxn__alloc *prev = cb->n_retained ? cb->retained[cb->n_retained - 1] : NULL;
     if (buf->alloc != prev && (st = mlxn__cb_retain(cb, buf->alloc)) != MLXN_OK)
         return st;

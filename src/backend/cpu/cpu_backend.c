@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static mlxn_status cpu_open(mlxn_device *dev, const mlxn_device_params *p)
@@ -23,6 +24,12 @@ static mlxn_status cpu_open(mlxn_device *dev, const mlxn_device_params *p)
         free(cd);
         return mlxn__fail(dev, MLXN_ERR_OUT_OF_MEMORY, "cpu backend: cannot start threads");
     }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&cd->fence_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&cd->fence_lock, NULL);
     dev->backend_state = cd;
     snprintf(dev->name, sizeof dev->name, "cpu (%d threads)",
              mlxn__cpu_pool_threads(cd->pool));
@@ -33,6 +40,8 @@ static void cpu_close(mlxn_device *dev)
 {
     mlxn__cpu_device *cd = dev->backend_state;
     mlxn__cpu_pool_destroy(cd->pool);
+    pthread_cond_destroy(&cd->fence_cond);
+    pthread_mutex_destroy(&cd->fence_lock);
     free(cd);
     dev->backend_state = NULL;
 }
@@ -148,4 +157,14 @@ const mlxn__backend mlxn__cpu_backend = {
     .graph_timer_free = mlxn__cpu_timer_free,
     .graph_timer_mark = mlxn__cpu_timer_mark,
     .graph_timer_elapsed = mlxn__cpu_timer_elapsed,
+    .fence_init = mlxn__cpu_fence_init,
+    .fence_fini = mlxn__cpu_fence_fini,
+    .fence_signal = mlxn__cpu_fence_signal,
+    .fence_wait = mlxn__cpu_fence_wait,
+    .fence_host_signal = mlxn__cpu_fence_host_signal,
+    .fence_host_wait = mlxn__cpu_fence_host_wait,
+    .stamp_create = mlxn__cpu_stamp_create,
+    .stamp_destroy = mlxn__cpu_stamp_destroy,
+    .stamp_record = mlxn__cpu_stamp_record,
+    .stamp_elapsed = mlxn__cpu_stamp_elapsed,
 };

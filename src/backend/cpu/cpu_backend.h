@@ -16,6 +16,10 @@ int mlxn__cpu_pool_threads(const mlxn__cpu_pool *p);
 
 typedef struct mlxn__cpu_device {
     mlxn__cpu_pool *pool;
+    /* Timeline fences (cpu_fence.c): one lock and one condition variable
+     * (CLOCK_MONOTONIC) for every fence of the device. */
+    pthread_mutex_t fence_lock;
+    pthread_cond_t fence_cond;
 } mlxn__cpu_device;
 
 /* One command of a CPU command buffer. Argument values live in the
@@ -78,5 +82,20 @@ mlxn_status mlxn__cpu_cb_wait(mlxn__cb *cb);
 int mlxn__cpu_cb_query(mlxn__cb *cb);
 mlxn_status mlxn__cpu_queue_sync(mlxn_queue *q);
 mlxn_status mlxn__cpu_update(mlxn__cb *cb, uint64_t addr, const void *data, size_t n);
+
+/* Timeline fences, profiling stamps (cpu_fence.c). */
+mlxn_status mlxn__cpu_fence_init(mlxn__fence *f);
+void mlxn__cpu_fence_fini(mlxn__fence *f);
+mlxn_status mlxn__cpu_fence_signal(mlxn__cb *cb, mlxn__fence *f, uint64_t value);
+mlxn_status mlxn__cpu_fence_wait(mlxn__cb *cb, mlxn__fence *f, uint64_t value);
+mlxn_status mlxn__cpu_fence_host_signal(mlxn__fence *f, uint64_t value);
+mlxn_status mlxn__cpu_fence_host_wait(mlxn__fence *f, uint64_t value, uint64_t timeout_ns);
+/* Wake every fence waiter (a failure may have made their values
+ * unreachable; they re-check the device's sticky status). */
+void mlxn__cpu_fence_wake(mlxn_device *dev);
+mlxn_status mlxn__cpu_stamp_create(mlxn_device *dev, void **out);
+void mlxn__cpu_stamp_destroy(mlxn_device *dev, void *stamp);
+mlxn_status mlxn__cpu_stamp_record(mlxn__cb *cb, void *stamp);
+mlxn_status mlxn__cpu_stamp_elapsed(mlxn_device *dev, void *from, void *to, double *us);
 
 #endif /* MLXN_CPU_BACKEND_H */

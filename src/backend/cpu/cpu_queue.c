@@ -39,6 +39,7 @@ static mlxn_status run_cmd(mlxn_device *dev, mlxn__cpu_cb *c, mlxn__cpu_cmd *cmd
     mlxn__fail(dev, MLXN_ERR_GPU, "kernel %s (command buffer '%s'): %s",
                cmd->name, c->owner->label, ctx.error);
     mlxn__device_set_sticky(dev, MLXN_ERR_GPU);
+    mlxn__cpu_fence_wake(dev);
     return MLXN_ERR_GPU;
 }
 

@@ -37,4 +37,23 @@ static inline CUstream mlxn__cuda_stream(const mlxn_queue *q)
     return ((mlxn__cuda_queue *)q->backend_state)->stream;
 }
 
+/* Timeline fences, profiling stamps, capture windows and the L2
+ * persisting window (cuda_fence.c). */
+mlxn_status mlxn__cuda_fence_init(mlxn__fence *f);
+void mlxn__cuda_fence_fini(mlxn__fence *f);
+mlxn_status mlxn__cuda_fence_signal(mlxn__cb *cb, mlxn__fence *f, uint64_t value);
+mlxn_status mlxn__cuda_fence_wait(mlxn__cb *cb, mlxn__fence *f, uint64_t value);
+mlxn_status mlxn__cuda_fence_host_signal(mlxn__fence *f, uint64_t value);
+mlxn_status mlxn__cuda_fence_host_wait(mlxn__fence *f, uint64_t value, uint64_t timeout_ns);
+mlxn_status mlxn__cuda_stamp_create(mlxn_device *dev, void **out);
+void mlxn__cuda_stamp_destroy(mlxn_device *dev, void *stamp);
+mlxn_status mlxn__cuda_stamp_record(mlxn__cb *cb, void *stamp);
+mlxn_status mlxn__cuda_stamp_elapsed(mlxn_device *dev, void *from, void *to, double *us);
+mlxn_status mlxn__cuda_capture_start(mlxn_device *dev);
+mlxn_status mlxn__cuda_capture_stop(mlxn_device *dev);
+mlxn_status mlxn__cuda_residency_limit(mlxn_device *dev, size_t want, size_t *old,
+                                       size_t *granted, size_t *max_window);
+mlxn_status mlxn__cuda_residency_window(mlxn_queue *q, uint64_t addr, size_t bytes,
+                                        float hit_ratio);
+
 #endif /* MLXN_CUDA_BACKEND_H */

@@ -29,6 +29,7 @@
     X(cuCtxGetCurrent)                                                         \
     X(cuCtxSynchronize)                                                        \
     X(cuCtxSetLimit)                                                           \
+    X(cuCtxGetLimit)                                                           \
     X(cuCtxResetPersistingL2Cache)                                             \
     X(cuMemAlloc)                                                              \
     X(cuMemFree)                                                               \
