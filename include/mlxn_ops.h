@@ -127,6 +127,73 @@ mlxn_status mlxn_op_rope(mlxn_encoder *enc, mlxn_buffer *x,
 
 /* ---- sampling ----------------------------------------------------------- */
 
+/* Sampling on the device, replay-friendly: everything that changes per
+ * draw (the step counter of the random numbers, the recent-token ring)
+ * lives in a state buffer that the kernels read and advance, so a recorded
+ * decode step can be replayed with nothing coming from the host.
+ *
+ * One draw from logits z (n_vocab) f32, in this order:
+ *  1. penalty: a token in the ring (the last repeat_last_n tokens) gets
+ *     z > 0 ? z / repeat_penalty : z * repeat_penalty (llama.cpp's rule,
+ *     once per distinct token). NaN logits count as -inf.
+ *  2. greedy when temperature <= 0 or top_k == 1: the lowest index of the
+ *     largest penalised logit (exactly mlxn_op_argmax without penalty).
+ *  3. l = z / temperature; d = l - max(l); p = exp(d) (so the top token
+ *     has p = 1); tokens are ranked by d, ties by lower index.
+ *  4. top_k > 0: keep the first top_k ranks (exactly top_k tokens).
+ *  5. top_p < 1: of those, keep the shortest rank prefix whose mass reaches
+ *     top_p of their total (the boundary token is kept).
+ *  6. min_p > 0: of those, keep tokens with p >= min_p (relative to the top
+ *     token, whose p is 1).
+ *  7. draw from the kept tokens in proportion to p: the token with the
+ *     largest p / E, where E is an Exp(1) variate from a counter-based hash
+ *     of (seed, step, token) (the exponential race: an exact draw).
+ *  8. append the token to the ring and advance the step.
+ * CPU and CUDA pick the same token for the same seed: both evaluate the
+ * same float operations (own exp and log polynomials, no fused multiply-
+ * add) and integer masses (p quantised to 2^-44, so tokens with d < -30.5
+ * carry no mass in step 5 and every exp below d = -80 is 0). If every
+ * logit is -inf or NaN, or one is +inf, the draw is greedy.
+ * Large vocabularies cost one pass for the max, one for a histogram of the
+ * ranks, one (single-block) pass that compacts the top-k / top-p boundary
+ * region, and one for the draw; no sort. */
+typedef struct mlxn_sample_params {
+    float temperature;    /* 0 = greedy (argmax); default 0.8 */
+    int top_k;            /* 0 = off; default 40 */
+    float top_p;          /* 1 = off; default 0.95 */
+    float min_p;          /* 0 = off; default 0.05 */
+    float repeat_penalty; /* 1 = off (default) */
+    int repeat_last_n;    /* ring size: tokens of the window; default 64 */
+    uint64_t seed;        /* default 0 */
+} mlxn_sample_params;
+
+mlxn_sample_params mlxn_sample_params_default(void);
+
+/* Bytes of the state buffer for these params (RNG step, scratch of the
+ * multi-block kernels, the ring). 0 when the params are invalid. The
+ * buffer must start 8-byte aligned; use the same params for reset, accept
+ * and sample. */
+size_t mlxn_sampler_state_bytes(const mlxn_sample_params *p);
+
+/* Reset a state buffer (in queue order) to step 0 with an empty ring. A
+ * fresh zero-filled buffer is already reset. */
+mlxn_status mlxn_op_sample_reset(mlxn_encoder *enc, const mlxn_sample_params *p,
+                                 mlxn_buffer *state);
+
+/* Append tokens (n) I32 (a device buffer: e.g. the prompt) to the ring,
+ * so that the repetition penalty sees them, as llama.cpp's sampler does.
+ * Does not advance the step. */
+mlxn_status mlxn_op_sample_accept(mlxn_encoder *enc, const mlxn_sample_params *p,
+                                  mlxn_buffer *state, mlxn_buffer *tokens);
+
+/* Draw one token from logits (n_vocab) f32 (any shape; n_vocab < 2^20)
+ * into out (1) I32 and advance the state (kernels sample_max_f32,
+ * sample_hist_f32, sample_select_f32, sample_pick_f32; the op encodes only
+ * those the params need). */
+mlxn_status mlxn_op_sample(mlxn_encoder *enc, mlxn_buffer *logits,
+                           const mlxn_sample_params *p, mlxn_buffer *state,
+                           mlxn_buffer *out);
+
 
 /* ---- KV cache and attention ----------------------------------------------- */
 
