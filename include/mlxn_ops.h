@@ -154,9 +154,9 @@ mlxn_status mlxn_op_rope(mlxn_encoder *enc, mlxn_buffer *x,
  * add) and integer masses (p quantised to 2^-44, so tokens with d < -30.5
  * carry no mass in step 5 and every exp below d = -80 is 0). If every
  * logit is -inf or NaN, or one is +inf, the draw is greedy.
- * Large vocabularies cost one pass for the max, one for a histogram of the
- * ranks, one (single-block) pass that compacts the top-k / top-p boundary
- * region, and one for the draw; no sort. */
+ * No sort and no host round trip: multi-block passes find the max, a
+ * histogram of the ranks and the tokens of the top-k / top-p boundary
+ * region; one block narrows those exactly; a last pass draws. */
 typedef struct mlxn_sample_params {
     float temperature;    /* 0 = greedy (argmax); default 0.8 */
     int top_k;            /* 0 = off; default 40 */
@@ -188,8 +188,9 @@ mlxn_status mlxn_op_sample_accept(mlxn_encoder *enc, const mlxn_sample_params *p
 
 /* Draw one token from logits (n_vocab) f32 (any shape; n_vocab < 2^20)
  * into out (1) I32 and advance the state (kernels sample_max_f32,
- * sample_hist_f32, sample_select_f32, sample_pick_f32; the op encodes only
- * those the params need). */
+ * sample_hist_f32, sample_compact_f32, sample_select_f32, sample_pick_f32;
+ * the op encodes only those the params need: greedy and temperature/min-p
+ * draws use max and pick). */
 mlxn_status mlxn_op_sample(mlxn_encoder *enc, mlxn_buffer *logits,
                            const mlxn_sample_params *p, mlxn_buffer *state,
                            mlxn_buffer *out);

@@ -1,6 +1,6 @@
 /*
- * sample.c: CPU kernels of the sampler (reset, accept, max, hist, select,
- * pick). Same slots and state layout as kernels/cuda/sample.cu. Where the
+ * sample.c: CPU kernels of the sampler (reset, accept, max, hist, compact,
+ * select, pick). Same slots and state layout as kernels/cuda/sample.cu. Where the
  * CUDA select narrows a threshold with histograms, this one sorts every
  * token by rank: a plain implementation of the same definition, so the
  * op table checks one against the other. The scalar math comes from
@@ -119,6 +119,7 @@ MLXN_CPU_KERNEL(sample_max_f32)
             }
         part[b] = best;
     }
+    s.h->n_cand = 0;
     memset(s.state + MLXN_SAMPLE_OFF_CNT, 0, 4u * MLXN_SAMPLE_BINS);
     memset(s.state + MLXN_SAMPLE_OFF_MASS, 0, 8u * MLXN_SAMPLE_BINS);
     free(l);
@@ -144,6 +145,37 @@ MLXN_CPU_KERNEL(sample_hist_f32)
         uint32_t b = mlxn_sample_bin(mlxn_sample_key(d));
         cnt[b]++;
         mass[b] += mlxn_sample_mass(mlxn_det_exp(d));
+    }
+    free(l);
+}
+
+/* args: logits, state, kparams. The candidate range from the level-1
+ * histogram (mlxn_sample_plan) and, when it holds at most SEL_CAP tokens,
+ * those tokens (rank, mass) in index order. */
+MLXN_CPU_KERNEL(sample_compact_f32)
+{
+    sampler s;
+    sampler_init(&s, MLXN_ARG_PTR(const float, 0), MLXN_ARG_PTR(uint8_t, 1),
+                 MLXN_ARG_VAL(mlxn_sample_kparams, 2));
+    float m = reduce_partials(partials(&s, MLXN_SAMPLE_OFF_MAXP), s.kp.n_blocks).v;
+    if (!is_finite_f(m))
+        return;
+    mlxn_sample_plan((const uint32_t *)(s.state + MLXN_SAMPLE_OFF_CNT),
+                     (const uint64_t *)(s.state + MLXN_SAMPLE_OFF_MASS), s.kp.top_k, s.kp.top_p,
+                     &s.h->wide_lo, &s.h->wide_cnt);
+    if (s.h->wide_cnt > MLXN_SAMPLE_SEL_CAP)
+        return;
+    float *l = logits_or_fail(ctx, &s);
+    if (!l)
+        return;
+    uint64_t *cr = (uint64_t *)(s.state + MLXN_SAMPLE_OFF_CAND), *cw = cr + MLXN_SAMPLE_SEL_CAP;
+    for (uint32_t i = 0; i < s.kp.n_vocab; i++) {
+        float d = MLXN_SSUB(l[i], m);
+        uint64_t r = mlxn_sample_rank(mlxn_sample_key(d), i);
+        if (r >= s.h->wide_lo && s.h->n_cand < MLXN_SAMPLE_SEL_CAP) {
+            cr[s.h->n_cand] = r;
+            cw[s.h->n_cand++] = mlxn_sample_mass(mlxn_det_exp(d));
+        }
     }
     free(l);
 }
@@ -195,6 +227,14 @@ MLXN_CPU_KERNEL(sample_select_f32)
         }
     }
     s.h->kstar = kstar;
+    /* the plan of sample_compact must hold the boundary (what the CUDA
+     * select relies on) */
+    if (kstar < s.h->wide_lo ||
+        (s.h->wide_cnt <= MLXN_SAMPLE_SEL_CAP && s.h->n_cand != s.h->wide_cnt))
+        mlxn__cpu_fail(ctx, "sample_select: the candidate plan (from rank %llx, %u tokens, %u "
+                            "written) misses the boundary %llx",
+                       (unsigned long long)s.h->wide_lo, s.h->wide_cnt, s.h->n_cand,
+                       (unsigned long long)kstar);
     free(rank);
     free(l);
 }

@@ -1,13 +1,17 @@
 /*
- * sample.cu: the sampler on the GPU, four kernels per draw (the op encodes
+ * sample.cu: the sampler on the GPU, five kernels per draw (the op encodes
  * only the ones the parameters need), no host round trip:
  *   sample_max     G blocks: per-block (max, argmax) of the sampler logits
  *   sample_hist    G blocks: level-1 histogram (count, integer mass) of the
  *                  rank keys, by global integer atomics (order-free, exact)
- *   sample_select  1 block: the exact top-k / top-p threshold: scan the
- *                  level-1 bins, compact the tokens of the boundary region
- *                  into shared memory (one pass over the logits, pre-
- *                  filtered by a logit threshold), then radix-narrow there
+ *   sample_compact G blocks: each block scans the level-1 bins for the
+ *                  boundary region (a rank range holding at most SEL_CAP
+ *                  tokens in the common case) and appends its tokens there
+ *                  to a candidate list in the state buffer
+ *   sample_select  1 block (sample_select.cu): the exact top-k / top-p
+ *                  threshold, by radix narrowing of the candidates in
+ *                  shared memory; when the region was too large, by passes
+ *                  over the logits (pre-filtered by a logit threshold)
  *   sample_pick    G blocks: exponential race p_i / E_i over kept tokens;
  *                  the last block to finish reduces, writes the token and
  *                  advances the state
@@ -15,92 +19,7 @@
  * kernels (params/sample.h). Everything per draw (step, ring) is read from
  * the state buffer.
  */
-#include "common.cuh"
-#include "params/sample.h"
-
-#define SAMPLE_THREADS 256
-#define SEL_THREADS 1024
-#define FULL 0xffffffffu
-
-__device__ __forceinline__ float neg_inf() { return __uint_as_float(0xff800000u); }
-__device__ __forceinline__ int is_finite_f(float v) { return v == v && v - v == 0.0f; }
-
-__device__ __forceinline__ void arg_better(float &v, uint32_t &i, float v2, uint32_t i2)
-{
-    if (v2 > v || (v2 == v && i2 < i)) {
-        v = v2;
-        i = i2;
-    }
-}
-
-/* (max, lowest index) over the block; every thread receives it. sv, si:
- * 32 entries of shared memory. */
-__device__ void block_argmax(float &v, uint32_t &i, float *sv, uint32_t *si)
-{
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    for (int o = 16; o > 0; o >>= 1)
-        arg_better(v, i, __shfl_xor_sync(FULL, v, o), __shfl_xor_sync(FULL, i, o));
-    __syncthreads();
-    if (lane == 0) {
-        sv[warp] = v;
-        si[warp] = i;
-    }
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < warps ? sv[lane] : neg_inf();
-        i = lane < warps ? si[lane] : 0xffffffffu;
-        for (int o = 16; o > 0; o >>= 1)
-            arg_better(v, i, __shfl_xor_sync(FULL, v, o), __shfl_xor_sync(FULL, i, o));
-        if (lane == 0) {
-            sv[0] = v;
-            si[0] = i;
-        }
-    }
-    __syncthreads();
-    v = sv[0];
-    i = si[0];
-}
-
-/* The global (max, argmax) from the sample_max partials. */
-__device__ void reduce_partials(const uint8_t *state, const mlxn_sample_kparams &kp, float &v,
-                                uint32_t &i, float *sv, uint32_t *si)
-{
-    const mlxn_sample_partial *p = (const mlxn_sample_partial *)(state + MLXN_SAMPLE_OFF_MAXP);
-    v = neg_inf();
-    i = 0xffffffffu;
-    for (uint32_t b = threadIdx.x; b < kp.n_blocks; b += blockDim.x)
-        arg_better(v, i, p[b].v, p[b].idx);
-    block_argmax(v, i, sv, si);
-}
-
-/* Penalty bitmap of tokens [lo, lo + 32 * words) in shared memory; returns
- * whether any token is penalised (else lookups can be skipped). */
-__device__ int build_bitmap(uint32_t *bits, uint32_t words, uint32_t lo, const uint8_t *state,
-                            const mlxn_sample_kparams &kp)
-{
-    const mlxn_sample_header *h = (const mlxn_sample_header *)state;
-    const int32_t *ring = (const int32_t *)(state + MLXN_SAMPLE_OFF_RING);
-    uint32_t cnt = min(h->ring_count, kp.ring_cap);
-    if (cnt == 0 || kp.repeat_penalty == 1.0f)
-        return 0;
-    for (uint32_t w = threadIdx.x; w < words; w += blockDim.x)
-        bits[w] = 0;
-    __syncthreads();
-    for (uint32_t r = threadIdx.x; r < cnt; r += blockDim.x) {
-        uint32_t t = (uint32_t)ring[r];
-        if (t < kp.n_vocab && t >= lo && t - lo < 32u * words)
-            atomicOr(&bits[(t - lo) >> 5], 1u << ((t - lo) & 31));
-    }
-    __syncthreads();
-    return 1;
-}
-
-__device__ __forceinline__ float logit_at(float z, uint32_t i, const uint32_t *bits, uint32_t lo,
-                                          int pen, const mlxn_sample_kparams &kp)
-{
-    int p = pen ? (bits[(i - lo) >> 5] >> ((i - lo) & 31)) & 1 : 0;
-    return mlxn_sample_logit(z, p, kp.repeat_penalty, kp.temperature);
-}
+#include "sample.cuh"
 
 /* ---- reset and accept ------------------------------------------------------------ */
 
@@ -153,6 +72,8 @@ MLXN_KERNEL(sample_max_f32)(const float *logits, uint8_t *state, mlxn_sample_kpa
         p[blockIdx.x].v = v;
         p[blockIdx.x].idx = idx;
     }
+    if (blockIdx.x == 0 && threadIdx.x == 0)
+        ((mlxn_sample_header *)state)->n_cand = 0;
     uint32_t *cnt = (uint32_t *)(state + MLXN_SAMPLE_OFF_CNT);
     unsigned long long *mass = (unsigned long long *)(state + MLXN_SAMPLE_OFF_MASS);
     for (uint32_t b = blockIdx.x * blockDim.x + threadIdx.x; b < MLXN_SAMPLE_BINS;
@@ -204,403 +125,84 @@ MLXN_KERNEL(sample_hist_f32)(const float *logits, uint8_t *state, mlxn_sample_kp
         }
 }
 
-/* ---- select ---------------------------------------------------------------------- */
-
-/* Shared variables of sample_select (at the start of its dynamic shared
- * memory). A "band" is an interval [lo, hi] of composite ranks. */
-typedef struct sel_vars {
-    unsigned long long lo, hi;     /* the band being narrowed */
-    unsigned long long target;     /* remaining count or mass inside the band */
-    unsigned long long above_mass; /* mass of band tokens ranked above the result */
-    unsigned long long res_r, res_w;
-    unsigned long long wide_lo, wide_hi; /* range to compact when it fits */
-    unsigned long long cand_lo, cand_hi; /* range the candidates cover */
-    unsigned long long l1_above_cnt, l1_above_mass, total_mass;
-    unsigned long long scan[64];
-    uint32_t band_cnt, wide_cnt, n_cand, compacted, l1_bin;
-    float z_lo, m;
-    float sv[32];
-    uint32_t si[32];
-} sel_vars;
-
-static_assert(sizeof(sel_vars) <= MLXN_SAMPLE_SEL_VARS, "sel_vars must fit its reservation");
-
-typedef struct sel_ctx {
-    const float *logits;
-    mlxn_sample_kparams kp;
-    sel_vars *V;
-    unsigned long long *cand_r, *cand_w; /* (SEL_CAP) */
-    unsigned long long *smass;           /* (256) */
-    uint32_t *scnt;                      /* (256) */
-    uint32_t *bits;                      /* (n_vocab / 32) */
-    int pen;
-} sel_ctx;
-
-/* Block-wide exclusive prefix sums of two u64 values in thread order. */
-__device__ void block_excl_scan2(unsigned long long a, unsigned long long b,
-                                 unsigned long long &ea, unsigned long long &eb,
-                                 unsigned long long *tmp)
-{
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    unsigned long long ia = a, ib = b;
-    for (int o = 1; o < 32; o <<= 1) {
-        unsigned long long x = __shfl_up_sync(FULL, ia, o), y = __shfl_up_sync(FULL, ib, o);
-        if (lane >= o) {
-            ia += x;
-            ib += y;
-        }
-    }
-    __syncthreads();
-    if (lane == 31) {
-        tmp[warp] = ia;
-        tmp[32 + warp] = ib;
-    }
-    __syncthreads();
-    if (warp == 0) {
-        unsigned long long wa = lane < warps ? tmp[lane] : 0, wb = lane < warps ? tmp[32 + lane] : 0;
-        unsigned long long sa = wa, sb = wb;
-        for (int o = 1; o < 32; o <<= 1) {
-            unsigned long long x = __shfl_up_sync(FULL, sa, o), y = __shfl_up_sync(FULL, sb, o);
-            if (lane >= o) {
-                sa += x;
-                sb += y;
-            }
-        }
-        tmp[lane] = sa - wa;
-        tmp[32 + lane] = sb - wb;
-    }
-    __syncthreads();
-    ea = tmp[warp] + ia - a;
-    eb = tmp[32 + warp] + ib - b;
-    __syncthreads();
-}
-
-/* Scan the level-1 bins from the top; find the bin where the running count
- * (or mass) reaches target. Sets V->l1_bin, l1_above_cnt, l1_above_mass
- * (of the bins above) and total_mass. SEL_THREADS * 2 == BINS. */
-__device__ void l1_find(sel_ctx &c, const uint8_t *state, int use_mass, unsigned long long target)
+/* mlxn_sample_plan (params/sample.h) with the whole block: each thread
+ * sums BINS / blockDim.x bins from the top, an exclusive scan finds the
+ * crossing bin. Results in *wlo / *wcnt (shared), seen by every thread. */
+__device__ void block_plan(const uint8_t *state, const mlxn_sample_kparams &kp,
+                           unsigned long long *tmp, unsigned long long *wlo, uint32_t *wcnt)
 {
     const uint32_t *gcnt = (const uint32_t *)(state + MLXN_SAMPLE_OFF_CNT);
     const unsigned long long *gmass = (const unsigned long long *)(state + MLXN_SAMPLE_OFF_MASS);
-    uint32_t b0 = MLXN_SAMPLE_BINS - 1 - 2 * threadIdx.x, b1 = b0 - 1;
-    unsigned long long c0 = gcnt[b0], c1 = gcnt[b1], m0 = gmass[b0], m1 = gmass[b1];
-    unsigned long long ec, em;
-    block_excl_scan2(c0 + c1, m0 + m1, ec, em, c.V->scan);
-    unsigned long long e = use_mass ? em : ec, v0 = use_mass ? m0 : c0, v1 = use_mass ? m1 : c1;
-    if (e < target && target <= e + v0 + v1) {
-        int first = target <= e + v0;
-        c.V->l1_bin = first ? b0 : b1;
-        c.V->l1_above_cnt = first ? ec : ec + c0;
-        c.V->l1_above_mass = first ? em : em + m0;
+    uint32_t per = MLXN_SAMPLE_BINS / blockDim.x, top = MLXN_SAMPLE_BINS - 1 - threadIdx.x * per;
+    unsigned long long lc = 0, lm = 0, ec, em;
+    for (uint32_t q = 0; q < per; q++) {
+        lc += gcnt[top - q];
+        lm += gmass[top - q];
     }
+    block_excl_scan2(lc, lm, ec, em, tmp);
     if (threadIdx.x == blockDim.x - 1)
-        c.V->total_mass = em + m0 + m1;
-    __syncthreads();
-}
-
-__device__ __forceinline__ float ord_to_float(uint32_t u)
-{
-    return __uint_as_float(u & 0x80000000u ? u ^ 0x80000000u : ~u);
-}
-
-/* The rank key of a raw, unpenalised logit z; clamped to the top for
- * z above the max so that it is monotone in z. */
-__device__ __forceinline__ uint32_t key_of_z(float z, const sel_ctx &c)
-{
-    float d = MLXN_SSUB(mlxn_sample_logit(z, 0, c.kp.repeat_penalty, c.kp.temperature), c.V->m);
-    return d > 0.0f ? 0x7fffffffu : mlxn_sample_key(d);
-}
-
-/* Warp 0: the smallest raw logit z whose key is >= key (a 32-ary search
- * over the ordered float bit patterns); -inf when every z qualifies. Tokens
- * with a smaller z can be skipped in passes over the logits: the key is
- * monotone in z, and a penalty >= 1 only lowers a logit. */
-__device__ void find_z_lo(sel_ctx &c, uint32_t key)
-{
-    if (threadIdx.x < 32) {
-        uint32_t lane = threadIdx.x;
-        /* answer in (a, b]: f(a) < key <= f(b); f(+inf) is the top key */
-        uint32_t a = 0x007fffffu, b = 0xff800000u; /* ord(-inf), ord(+inf) */
-        int all = key_of_z(neg_inf(), c) >= key;
-        while (!all && b - a > 1) {
-            uint32_t step = (b - a + 31) / 32;
-            uint32_t u = min(a + step * (lane + 1), b);
-            unsigned mask = __ballot_sync(FULL, u == b || key_of_z(ord_to_float(u), c) >= key);
-            uint32_t first = (uint32_t)__ffs(mask) - 1; /* lane 31 always qualifies */
-            uint32_t na = first ? min(a + step * first, b) : a;
-            b = min(a + step * (first + 1), b);
-            a = na;
-        }
-        if (lane == 0)
-            c.V->z_lo = all ? neg_inf() : ord_to_float(b);
-    }
-    __syncthreads();
-}
-
-/* One pass over the logits (prefiltered by V->z_lo): the composite rank of
- * token i when it falls in [lo, hi], else returns 0. */
-__device__ __forceinline__ int rank_in(const sel_ctx &c, float z, uint32_t i, unsigned long long lo,
-                                       unsigned long long hi, int prefilter,
-                                       unsigned long long &r, float &d)
-{
-    if (prefilter && z < c.V->z_lo)
-        return 0;
-    d = MLXN_SSUB(logit_at(z, i, c.bits, 0, c.pen, c.kp), c.V->m);
-    r = mlxn_sample_rank(mlxn_sample_key(d), i);
-    return r >= lo && r <= hi;
-}
-
-/* Visit every token of the logits in [lo, hi]: fn(r, w). Loads are issued
- * four at a time for memory-level parallelism. */
-template <typename F>
-__device__ void scan_logits(const sel_ctx &c, unsigned long long lo, unsigned long long hi, F fn)
-{
-    int prefilter = c.kp.repeat_penalty >= 1.0f;
-    uint32_t n = c.kp.n_vocab;
-    for (uint32_t base = 0; base < n; base += 4 * SEL_THREADS) {
-        float z[4];
-#pragma unroll
-        for (int u = 0; u < 4; u++) {
-            uint32_t i = base + u * SEL_THREADS + threadIdx.x;
-            z[u] = i < n ? c.logits[i] : neg_inf();
-        }
-#pragma unroll
-        for (int u = 0; u < 4; u++) {
-            uint32_t i = base + u * SEL_THREADS + threadIdx.x;
-            unsigned long long r;
-            float d;
-            if (i < n && rank_in(c, z[u], i, lo, hi, prefilter, r, d))
-                fn(r, (unsigned long long)mlxn_sample_mass(mlxn_det_exp(d)));
-        }
-    }
-}
-
-/* Copy the tokens of the wide range (when it fits) or of the band into
- * shared memory. */
-__device__ void compact(sel_ctx &c)
-{
-    sel_vars *V = c.V;
-    unsigned long long lo = V->wide_cnt <= MLXN_SAMPLE_SEL_CAP ? V->wide_lo : V->lo;
-    unsigned long long hi = V->wide_cnt <= MLXN_SAMPLE_SEL_CAP ? V->wide_hi : V->hi;
-    find_z_lo(c, (uint32_t)(lo >> 32));
-    if (threadIdx.x == 0)
-        V->n_cand = 0;
-    __syncthreads();
-    scan_logits(c, lo, hi, [&](unsigned long long r, unsigned long long w) {
-        uint32_t slot = atomicAdd(&V->n_cand, 1u);
-        if (slot < MLXN_SAMPLE_SEL_CAP) {
-            c.cand_r[slot] = r;
-            c.cand_w[slot] = w;
-        }
-    });
-    __syncthreads();
+        tmp[0] = em + lm; /* the total mass */
     if (threadIdx.x == 0) {
-        V->n_cand = min(V->n_cand, (uint32_t)MLXN_SAMPLE_SEL_CAP);
-        V->cand_lo = lo;
-        V->cand_hi = hi;
-        V->compacted = 1;
+        *wlo = 0;
+        *wcnt = kp.n_vocab;
+    }
+    __syncthreads();
+    int use_mass = kp.top_k == 0;
+    unsigned long long t = use_mass ? mlxn_sample_top_p_target(tmp[0], kp.top_p) : kp.top_k;
+    unsigned long long e = use_mass ? em : ec, mine = use_mass ? lm : lc;
+    if (e < t && t <= e + mine) {
+        for (uint32_t q = 0; q < per; q++) {
+            uint32_t b = top - q;
+            unsigned long long v = use_mass ? gmass[b] : gcnt[b];
+            if (t <= e + v) {
+                *wlo = (unsigned long long)mlxn_sample_bin_key_lo(b) << 32;
+                *wcnt = (uint32_t)ec + gcnt[b];
+                break;
+            }
+            e += v;
+            ec += gcnt[b];
+        }
     }
     __syncthreads();
 }
 
-/* Narrow the band [V->lo, V->hi] (V->band_cnt tokens) to the single token
- * at which the running count (use_mass 0) or mass (1), from the top,
- * reaches V->target. Result in V->res_r / res_w; V->above_mass gains the
- * mass of the band's tokens ranked above it. Each round splits the band
- * into up to 256 sub-bins by the next bits of the rank. */
-__device__ void narrow(sel_ctx &c, int use_mass)
+/* args: logits, state, kparams. Grid n_blocks x SAMPLE_THREADS. */
+MLXN_KERNEL(sample_compact_f32)(const float *logits, uint8_t *state, mlxn_sample_kparams kp)
 {
-    sel_vars *V = c.V;
-    int lane = threadIdx.x & 31;
-    for (;;) {
-        if (!V->compacted && V->band_cnt <= MLXN_SAMPLE_SEL_CAP)
-            compact(c);
-        unsigned long long lo = V->lo, hi = V->hi;
-        if (V->band_cnt <= 1 || lo == hi) { /* one token left (0: cannot happen) */
-            if (threadIdx.x == 0) {
-                V->res_r = lo;
-                V->res_w = 0;
-            }
-            __syncthreads();
-            for (uint32_t k = threadIdx.x; V->compacted && k < V->n_cand; k += blockDim.x)
-                if (c.cand_r[k] >= lo && c.cand_r[k] <= hi) {
-                    V->res_r = c.cand_r[k];
-                    V->res_w = c.cand_w[k];
-                }
-            __syncthreads();
-            return;
-        }
-        int s = 64 - __clzll((long long)(lo ^ hi)); /* varying low bits, >= 1 */
-        int nbits = s < 8 ? s : 8, shift = s - nbits;
-        uint32_t nsub = 1u << nbits;
-        for (uint32_t j = threadIdx.x; j < 256; j += blockDim.x) {
-            c.scnt[j] = 0;
-            c.smass[j] = 0;
-        }
-        if (!V->compacted)
-            find_z_lo(c, (uint32_t)(lo >> 32));
-        __syncthreads();
-        auto add = [&](unsigned long long r, unsigned long long w) {
-            uint32_t j = (uint32_t)(r >> shift) & (nsub - 1);
-            atomicAdd(&c.scnt[j], 1u);
-            if (w)
-                atomicAdd(&c.smass[j], w);
-        };
-        if (V->compacted) {
-            for (uint32_t k = threadIdx.x; k < V->n_cand; k += blockDim.x)
-                if (c.cand_r[k] >= lo && c.cand_r[k] <= hi)
-                    add(c.cand_r[k], c.cand_w[k]);
-        } else {
-            scan_logits(c, lo, hi, add);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {
-            /* lane l holds sub-bins nsub-1-8l .. nsub-8-8l (from the top) */
-            unsigned long long lc = 0, lm = 0;
-            for (int q = 0; q < 8; q++) {
-                int j = (int)nsub - 1 - 8 * lane - q;
-                if (j >= 0) {
-                    lc += c.scnt[j];
-                    lm += c.smass[j];
-                }
-            }
-            unsigned long long ic = lc, im = lm;
-            for (int o = 1; o < 32; o <<= 1) {
-                unsigned long long x = __shfl_up_sync(FULL, ic, o), y = __shfl_up_sync(FULL, im, o);
-                if (lane >= o) {
-                    ic += x;
-                    im += y;
-                }
-            }
-            unsigned long long ec = ic - lc, em = im - lm, t = V->target;
-            unsigned long long e = use_mass ? em : ec, mine = use_mass ? lm : lc;
-            if (e < t && t <= e + mine) {
-                for (int q = 0; q < 8; q++) {
-                    int j = (int)nsub - 1 - 8 * lane - q;
-                    if (j < 0)
-                        break;
-                    unsigned long long v = use_mass ? c.smass[j] : c.scnt[j];
-                    if (t <= e + v) {
-                        unsigned long long base = s == 64 ? 0 : lo & ~((1ull << s) - 1);
-                        unsigned long long sub_lo = base | ((unsigned long long)j << shift);
-                        unsigned long long sub_hi = sub_lo | ((1ull << shift) - 1);
-                        unsigned long long nlo = max(lo, sub_lo), nhi = min(hi, sub_hi);
-                        if ((nlo >> 32) == (nhi >> 32)) /* one key: index part < n */
-                            nlo = max(nlo, (nlo & 0xffffffff00000000ull) |
-                                               (0xffffffffull - (c.kp.n_vocab - 1)));
-                        V->lo = nlo;
-                        V->hi = nhi;
-                        V->target = t - e;
-                        V->above_mass += em;
-                        V->band_cnt = c.scnt[j];
-                        break;
-                    }
-                    e += v;
-                    ec += c.scnt[j];
-                    em += c.smass[j];
-                }
-            }
-        }
-        __syncthreads();
-    }
-}
-
-__device__ __forceinline__ unsigned long long bin_rank_lo(uint32_t b)
-{
-    return (unsigned long long)mlxn_sample_bin_key_lo(b) << 32;
-}
-__device__ __forceinline__ unsigned long long bin_rank_hi(uint32_t b)
-{
-    return ((unsigned long long)mlxn_sample_bin_key_hi(b) << 32) | 0xffffffffull;
-}
-
-/* args: logits, state, kparams. One block of SEL_THREADS threads with
- * MLXN_SAMPLE_SEL_SHARED(n_vocab) bytes of dynamic shared memory. Writes
- * the header's kstar: the composite rank of the last kept token. */
-MLXN_KERNEL(sample_select_f32)(const float *logits, uint8_t *state, mlxn_sample_kparams kp)
-{
-    extern __shared__ unsigned long long sel_smem[];
+    __shared__ uint32_t bits[MLXN_SAMPLE_MAX_CHUNK / 32];
+    __shared__ float sv[32];
+    __shared__ uint32_t si[32];
+    __shared__ unsigned long long tmp[64], wide_lo;
+    __shared__ uint32_t wide_cnt;
     MLXN_PDL_ENTER();
-    sel_ctx c;
-    c.logits = logits;
-    c.kp = kp;
-    uint8_t *sm = (uint8_t *)sel_smem;
-    c.V = (sel_vars *)sm;
-    c.cand_r = (unsigned long long *)(sm + MLXN_SAMPLE_SEL_VARS);
-    c.cand_w = c.cand_r + MLXN_SAMPLE_SEL_CAP;
-    c.smass = c.cand_w + MLXN_SAMPLE_SEL_CAP;
-    c.scnt = (uint32_t *)(c.smass + 256);
-    c.bits = c.scnt + 256;
-    sel_vars *V = c.V;
     mlxn_sample_header *h = (mlxn_sample_header *)state;
     float m;
     uint32_t top;
-    reduce_partials(state, kp, m, top, V->sv, V->si);
-    if (!is_finite_f(m) || (kp.top_k == 0 && kp.top_p >= 1.0f)) {
-        if (threadIdx.x == 0)
-            h->kstar = 0;
+    reduce_partials(state, kp, m, top, sv, si);
+    if (!is_finite_f(m))
         return;
+    block_plan(state, kp, tmp, &wide_lo, &wide_cnt);
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        h->wide_lo = wide_lo;
+        h->wide_cnt = wide_cnt;
     }
-    c.pen = build_bitmap(c.bits, (kp.n_vocab + 31) / 32, 0, state, kp);
-    if (threadIdx.x == 0) {
-        V->m = m;
-        V->compacted = 0;
-        V->above_mass = 0;
-    }
-    __syncthreads();
-    const uint32_t *gcnt = (const uint32_t *)(state + MLXN_SAMPLE_OFF_CNT);
-    unsigned long long kstar = 0, zk, above_k = 0;
-    uint32_t bk = 0, rk = 0;
-    l1_find(c, state, 0, kp.top_k ? kp.top_k : 1);
-    zk = V->total_mass;
-    if (kp.top_k) {
-        bk = V->l1_bin;
-        rk = kp.top_k - (uint32_t)V->l1_above_cnt;
-        above_k = V->l1_above_mass;
-        if (threadIdx.x == 0) {
-            V->lo = bin_rank_lo(bk);
-            V->hi = bin_rank_hi(bk);
-            V->target = rk;
-            V->band_cnt = gcnt[bk];
-            V->wide_lo = V->lo;
-            V->wide_hi = ~0ull;
-            V->wide_cnt = (uint32_t)V->l1_above_cnt + gcnt[bk];
-        }
-        __syncthreads();
-        narrow(c, 0);
-        kstar = V->res_r;
-        zk = above_k + V->above_mass + V->res_w;
-    }
-    if (kp.top_p < 1.0f) {
-        unsigned long long t = mlxn_sample_top_p_target(zk, kp.top_p);
-        l1_find(c, state, 1, t);
-        uint32_t bp = V->l1_bin;
-        if (threadIdx.x == 0) {
-            if (kp.top_k && bp <= bk) { /* inside the top-k part of bin bk */
-                V->lo = kstar;
-                V->hi = bin_rank_hi(bk);
-                V->target = t - above_k;
-                V->band_cnt = rk;
-                V->wide_lo = kstar;
-                V->wide_cnt = kp.top_k;
-            } else {
-                V->lo = bin_rank_lo(bp);
-                V->hi = bin_rank_hi(bp);
-                V->target = t - V->l1_above_mass;
-                V->band_cnt = gcnt[bp];
-                V->wide_lo = V->lo;
-                V->wide_cnt = (uint32_t)V->l1_above_cnt + gcnt[bp];
+    if (wide_cnt > MLXN_SAMPLE_SEL_CAP)
+        return;
+    unsigned long long *cr = (unsigned long long *)(state + MLXN_SAMPLE_OFF_CAND);
+    unsigned long long *cw = cr + MLXN_SAMPLE_SEL_CAP;
+    uint32_t lo = blockIdx.x * kp.chunk, hi = min(lo + kp.chunk, kp.n_vocab);
+    int pen = build_bitmap(bits, (kp.chunk + 31) / 32, lo, state, kp);
+    for (uint32_t i = lo + threadIdx.x; i < hi; i += blockDim.x) {
+        float d = MLXN_SSUB(logit_at(logits[i], i, bits, lo, pen, kp), m);
+        unsigned long long r = mlxn_sample_rank(mlxn_sample_key(d), i);
+        if (r >= wide_lo) {
+            uint32_t slot = atomicAdd(&h->n_cand, 1u);
+            if (slot < MLXN_SAMPLE_SEL_CAP) {
+                cr[slot] = r;
+                cw[slot] = mlxn_sample_mass(mlxn_det_exp(d));
             }
-            V->wide_hi = ~0ull;
-            V->above_mass = 0;
-            V->compacted = V->compacted && V->lo >= V->cand_lo && V->hi <= V->cand_hi;
         }
-        __syncthreads();
-        narrow(c, 1);
-        kstar = V->res_r;
     }
-    if (threadIdx.x == 0)
-        h->kstar = kstar;
 }
 
 /* ---- pick ------------------------------------------------------------------------ */

@@ -66,7 +66,10 @@ typedef struct mlxn_sample_header {
     uint32_t done;       /* sample_pick: blocks finished (reset by the last) */
     uint32_t pad;
     uint64_t kstar;      /* sample_select: lowest kept composite key */
-    uint64_t pad2[4];
+    uint64_t wide_lo;    /* sample_compact: candidates are ranks >= wide_lo */
+    uint32_t wide_cnt;   /* tokens in that range (compacted when <= SEL_CAP) */
+    uint32_t n_cand;     /* candidates written */
+    uint64_t pad2[2];
 } mlxn_sample_header;
 
 /* (max, index) of one block of sample_max / sample_pick. */
@@ -79,7 +82,8 @@ typedef struct mlxn_sample_partial {
 #define MLXN_SAMPLE_OFF_PICKP (MLXN_SAMPLE_OFF_MAXP + 8u * MLXN_SAMPLE_MAX_BLOCKS)
 #define MLXN_SAMPLE_OFF_CNT (MLXN_SAMPLE_OFF_PICKP + 8u * MLXN_SAMPLE_MAX_BLOCKS)
 #define MLXN_SAMPLE_OFF_MASS (MLXN_SAMPLE_OFF_CNT + 4u * MLXN_SAMPLE_BINS)
-#define MLXN_SAMPLE_OFF_RING (MLXN_SAMPLE_OFF_MASS + 8u * MLXN_SAMPLE_BINS)
+#define MLXN_SAMPLE_OFF_CAND (MLXN_SAMPLE_OFF_MASS + 8u * MLXN_SAMPLE_BINS)
+#define MLXN_SAMPLE_OFF_RING (MLXN_SAMPLE_OFF_CAND + 16u * MLXN_SAMPLE_SEL_CAP)
 
 /* ---- shared scalar math ------------------------------------------------------ */
 #if defined(__CUDACC__)
@@ -243,6 +247,31 @@ MLXN_SFN uint64_t mlxn_sample_top_p_target(uint64_t z, float top_p)
     uint64_t q = (uint64_t)MLXN_SMUL(top_p, 16777216.0f);
     uint64_t t = (z >> 24) * q + (((z & 0xffffffull) * q + 0xffffffull) >> 24);
     return t ? t : 1;
+}
+
+/* The candidate range of the top-k / top-p boundary from the level-1
+ * histogram (cnt, mass per bin): every token the selection can end on has
+ * rank >= *wide_lo; *wide_cnt tokens do. top_k in [0, n_vocab), 0 = off;
+ * top_p < 1 only matters when top_k is off (with top-k on, the top-p
+ * boundary lies inside the top-k set). Sequential: the CPU kernels use
+ * it; the CUDA kernels compute the same with a block-wide scan. */
+MLXN_SFN void mlxn_sample_plan(const uint32_t *cnt, const uint64_t *mass, uint32_t top_k,
+                               float top_p, uint64_t *wide_lo, uint32_t *wide_cnt)
+{
+    uint64_t z = 0, t, cum = 0;
+    uint32_t above = 0;
+    int b;
+    for (b = 0; b < MLXN_SAMPLE_BINS; b++)
+        z += mass[b];
+    t = top_k ? top_k : mlxn_sample_top_p_target(z, top_p);
+    for (b = MLXN_SAMPLE_BINS - 1; b > 0; b--) {
+        cum += top_k ? cnt[b] : mass[b];
+        if (cum >= t)
+            break;
+        above += cnt[b];
+    }
+    *wide_lo = (uint64_t)mlxn_sample_bin_key_lo((uint32_t)b) << 32;
+    *wide_cnt = above + cnt[b];
 }
 
 #endif /* MLXN_PARAMS_SAMPLE_H */

@@ -3,7 +3,7 @@
  * size. The draw itself is described in mlxn_ops.h; the kernels and the
  * state layout in kernels/params/sample.h. The op picks the kernels from
  * the params (greedy: max + pick; temperature and min-p only: max + pick;
- * top-k or top-p: max + hist + select + pick); nothing it encodes depends
+ * top-k or top-p: max + hist + compact + select + pick); nothing it encodes depends
  * on per-draw values.
  */
 #include "ops/op_util.h"
@@ -184,10 +184,11 @@ mlxn_status mlxn_op_sample(mlxn_encoder *enc, mlxn_buffer *logits, const mlxn_sa
     mlxn_sample_kparams kp = kparams_of(p, (uint32_t)n);
     int select = !kp.greedy && (kp.top_k || kp.top_p < 1.0f);
     /* Resolve every kernel first: a failure leaves nothing queued. */
-    mlxn_kernel *kmax, *khist = NULL, *ksel = NULL, *kpick;
+    mlxn_kernel *kmax, *khist = NULL, *kcomp = NULL, *ksel = NULL, *kpick;
     if ((st = mlxn__op_kernel(enc, &kmax, "sample_max_f32")) != MLXN_OK ||
         (st = mlxn__op_kernel(enc, &kpick, "sample_pick_f32")) != MLXN_OK ||
         (select && ((st = mlxn__op_kernel(enc, &khist, "sample_hist_f32")) != MLXN_OK ||
+                    (st = mlxn__op_kernel(enc, &kcomp, "sample_compact_f32")) != MLXN_OK ||
                     (st = mlxn__op_kernel(enc, &ksel, "sample_select_f32")) != MLXN_OK)))
         return st;
     if ((st = encode_step(enc, kmax, logits, state, NULL, &kp, kp.n_blocks, SAMPLE_THREADS,
@@ -195,6 +196,8 @@ mlxn_status mlxn_op_sample(mlxn_encoder *enc, mlxn_buffer *logits, const mlxn_sa
         return st;
     if (select &&
         ((st = encode_step(enc, khist, logits, state, NULL, &kp, kp.n_blocks, SAMPLE_THREADS,
+                           0)) != MLXN_OK ||
+         (st = encode_step(enc, kcomp, logits, state, NULL, &kp, kp.n_blocks, SAMPLE_THREADS,
                            0)) != MLXN_OK ||
          (st = encode_step(enc, ksel, logits, state, NULL, &kp, 1, SELECT_THREADS,
                            MLXN_SAMPLE_SEL_SHARED(kp.n_vocab))) != MLXN_OK))
