@@ -58,8 +58,18 @@ MLXN_KERNEL(softmax_f32)(const float *x, float *out, mlxn_row_params p)
     const float *xr = x + (uint64_t)row * p.n;
     float *o = out + (uint64_t)row * p.n;
     float m = -INFINITY, s = 0.0f;
-    for (uint32_t i = threadIdx.x; i < p.n; i += blockDim.x)
-        ms_merge(m, s, xr[i] * p.scale, 1.0f);
+    for (uint32_t base = threadIdx.x; base < p.n; base += 4 * blockDim.x) {
+        float a[4]; /* four loads in flight ahead of the dependent merges */
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            uint32_t i = base + u * blockDim.x;
+            a[u] = i < p.n ? xr[i] * p.scale : -INFINITY;
+        }
+#pragma unroll
+        for (int u = 0; u < 4; u++)
+            if (base + u * blockDim.x < p.n)
+                ms_merge(m, s, a[u], 1.0f);
+    }
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     for (int off = 16; off > 0; off >>= 1)
         ms_merge(m, s, __shfl_xor_sync(0xffffffffu, m, off), __shfl_xor_sync(0xffffffffu, s, off));
@@ -73,6 +83,7 @@ MLXN_KERNEL(softmax_f32)(const float *x, float *out, mlxn_row_params p)
     for (int off = 16; off > 0; off >>= 1)
         ms_merge(m, s, __shfl_xor_sync(0xffffffffu, m, off), __shfl_xor_sync(0xffffffffu, s, off));
     float inv = 1.0f / s;
+#pragma unroll 4
     for (uint32_t i = threadIdx.x; i < p.n; i += blockDim.x)
         o[i] = expf(xr[i] * p.scale - m) * inv;
 }
@@ -87,8 +98,15 @@ __device__ __forceinline__ void arg_better(float &v, uint32_t &i, float v2, uint
     }
 }
 
-/* One block per row; each thread keeps four independent candidates so
- * four loads are in flight. NaN counts as -inf; ties go to the lower index. */
+/* One block per row. The row is read as float4 from its first 16-byte
+ * boundary on (a scalar head and tail around it), four float4 per thread
+ * in flight, each slot with its own candidate. NaN counts as -inf; ties go
+ * to the lower index. */
+__device__ __forceinline__ void arg_consider(float &v, uint32_t &i, float a, uint32_t j)
+{
+    arg_better(v, i, a != a ? -INFINITY : a, j);
+}
+
 MLXN_KERNEL(argmax_f32)(const float *x, int32_t *out, mlxn_row_params p)
 {
     __shared__ float sv[32];
@@ -100,17 +118,32 @@ MLXN_KERNEL(argmax_f32)(const float *x, int32_t *out, mlxn_row_params p)
     const float *xr = x + (uint64_t)row * p.n;
     float v[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     uint32_t id[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
-    uint32_t step = blockDim.x * 4;
-    for (uint32_t base = threadIdx.x; base < p.n; base += step) {
+    uint32_t head = (uint32_t)((16u - ((uintptr_t)xr & 15u)) & 15u) / 4u;
+    head = min(head, p.n);
+    uint32_t nv = (p.n - head) / 4, tail = head + 4 * nv;
+    for (uint32_t i = threadIdx.x; i < head; i += blockDim.x)
+        arg_consider(v[0], id[0], xr[i], i);
+    const float4 *xv = (const float4 *)(xr + head);
+    for (uint32_t base = threadIdx.x; base < nv; base += 4 * blockDim.x) {
+        float4 a[4];
 #pragma unroll
         for (int u = 0; u < 4; u++) {
-            uint32_t i = base + u * blockDim.x;
-            if (i < p.n) {
-                float a = xr[i];
-                arg_better(v[u], id[u], a != a ? -INFINITY : a, i);
-            }
+            uint32_t j = base + u * blockDim.x;
+            a[u] = j < nv ? xv[j] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+        }
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            if (base + u * blockDim.x >= nv)
+                continue;
+            uint32_t j = head + 4 * (base + u * blockDim.x);
+            arg_consider(v[u], id[u], a[u].x, j);
+            arg_consider(v[u], id[u], a[u].y, j + 1);
+            arg_consider(v[u], id[u], a[u].z, j + 2);
+            arg_consider(v[u], id[u], a[u].w, j + 3);
         }
     }
+    for (uint32_t i = tail + threadIdx.x; i < p.n; i += blockDim.x)
+        arg_consider(v[1], id[1], xr[i], i);
     for (int u = 1; u < 4; u++)
         arg_better(v[0], id[0], v[u], id[u]);
     float bv = v[0];
