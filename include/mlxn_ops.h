@@ -32,6 +32,16 @@ mlxn_status mlxn_op_scale(mlxn_encoder *enc, mlxn_buffer *a, float s,
 mlxn_status mlxn_op_rms_norm(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *w,
                              float eps, mlxn_buffer *out);
 
+/* Fused residual add and RMS norm (kernels add_rms_norm_mul_<w dtype>):
+ *   sum[r][j] = x[r][j] + residual[r][j]
+ *   norm[r][j] = sum[r][j] / sqrt(mean_j(sum[r][j]^2) + eps) * w[j]
+ * x, residual, sum, norm: f32 (rows, n), same element count. w: (n) in
+ * f32, f16 or bf16. sum may alias x or residual; norm aliases nothing. */
+mlxn_status mlxn_op_add_rms_norm(mlxn_encoder *enc, mlxn_buffer *x,
+                                 mlxn_buffer *residual, mlxn_buffer *w,
+                                 float eps, mlxn_buffer *sum,
+                                 mlxn_buffer *norm);
+
 /* ---- random fill ------------------------------------------------------------
  * Seeded random contents, the same bytes on every backend (synthetic
  * weights). f32/f16/bf16: uniform in [lo, hi). GGUF block formats: random
@@ -47,14 +57,156 @@ mlxn_status mlxn_op_copy(mlxn_encoder *enc, mlxn_buffer *src, mlxn_buffer *dst);
 
 /* ---- activations: SwiGLU, GELU, softcap, softmax, argmax -------------- */
 
+/* SwiGLU (kernel silu_mul_f32):
+ *   out[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+ * gate, up, out: f32, same element count; out may alias gate or up. */
+mlxn_status mlxn_op_silu_mul(mlxn_encoder *enc, mlxn_buffer *gate,
+                             mlxn_buffer *up, mlxn_buffer *out);
+
+typedef enum mlxn_gelu_kind {
+    MLXN_GELU_ERF = 0, /* 0.5 x (1 + erf(x / sqrt 2)) */
+    MLXN_GELU_TANH = 1 /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+} mlxn_gelu_kind;
+
+/* GELU (kernels gelu_erf_f32, gelu_tanh_f32): out[i] = gelu(x[i]).
+ * x, out: f32, same element count; out may alias x. */
+mlxn_status mlxn_op_gelu(mlxn_encoder *enc, mlxn_buffer *x, mlxn_gelu_kind kind,
+                         mlxn_buffer *out);
+
+/* Logit soft-capping (kernel softcap_f32): out[i] = cap * tanh(x[i] / cap).
+ * x, out: f32, same element count; out may alias x. cap > 0. */
+mlxn_status mlxn_op_softcap(mlxn_encoder *enc, mlxn_buffer *x, float cap,
+                            mlxn_buffer *out);
+
+/* Softmax over the innermost dimension (kernel softmax_f32):
+ *   out[r][j] = exp(x[r][j] * scale - mx) / sum_j exp(x[r][j] * scale - mx)
+ * with mx = max_j(x[r][j] * scale). x, out: f32 (rows, n), same shape; out
+ * may alias x. One block per row. */
+mlxn_status mlxn_op_softmax(mlxn_encoder *enc, mlxn_buffer *x, float scale,
+                            mlxn_buffer *out);
+
+/* Argmax over the innermost dimension (kernel argmax_f32):
+ *   out[r] = the lowest j with x[r][j] == max_j x[r][j]
+ * x: f32 (rows, n); out: I32 (rows). NaN never wins (it counts as -inf);
+ * a row of -inf and NaN gives 0. One block (a parallel reduction) per row. */
+mlxn_status mlxn_op_argmax(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *out);
+
 
 /* ---- embedding lookup ------------------------------------------------- */
+
+/* Embedding lookup (kernels embed_<table dtype>):
+ *   out[i][j] = table[ids[i]][j] as f32, or 0 when ids[i] is out of range
+ * table: (n_rows, n_embd) of any dtype that has an embed_<dtype> kernel
+ * (f32, f16, bf16 here; quantized kernels follow the ABI in
+ * kernels/params/embed.h). ids: (n) I32 in a device buffer, read by the
+ * kernel (replay-friendly). out: (n, n_embd) f32 (any shape with n * n_embd
+ * elements). Fails with MLXN_ERR_UNSUPPORTED when the dtype has no kernel. */
+mlxn_status mlxn_op_embed(mlxn_encoder *enc, mlxn_buffer *table,
+                          mlxn_buffer *ids, mlxn_buffer *out);
 
 
 /* ---- RoPE --------------------------------------------------------------- */
 
+typedef enum mlxn_rope_mode {
+    MLXN_ROPE_INTERLEAVED = 0, /* pairs (2i, 2i+1): GGUF "llama" order */
+    MLXN_ROPE_NEOX = 1         /* pairs (i, i + n_rot/2): Hugging Face order */
+} mlxn_rope_mode;
+
+typedef struct mlxn_rope_params {
+    mlxn_rope_mode mode; /* default MLXN_ROPE_INTERLEAVED */
+    int n_rot;           /* rotated dims per head: even, <= head_dim; the
+                            rest pass through. 0 (default) = head_dim */
+    float theta_base;    /* default 10000 */
+    float freq_scale;    /* linear scaling: angles use pos * freq_scale;
+                            default 1 */
+} mlxn_rope_params;
+
+mlxn_rope_params mlxn_rope_params_default(void);
+
+/* Rotary position embedding (kernels rope_interleaved_f32, rope_neox_f32).
+ * For pair i < n_rot/2 of each head of token t, with pos = positions[t]:
+ *   angle = pos * freq_scale * theta_base^(-2i / n_rot) / factor_i
+ *   (a, b) -> (a cos(angle) - b sin(angle), a sin(angle) + b cos(angle))
+ * where factor_i = freq_factors[i] (Llama 3.1 scaling; the model computes
+ * them) or 1 when freq_factors is NULL. Angles are computed in double
+ * precision, so large positions keep full f32 accuracy.
+ * x, out: f32 (n_tokens, n_heads, head_dim), same shape; out may alias x.
+ * positions: (n_tokens) I32, read by the kernel (replay-friendly).
+ * freq_factors: (n_rot/2) f32 or NULL. */
+mlxn_status mlxn_op_rope(mlxn_encoder *enc, mlxn_buffer *x,
+                         mlxn_buffer *positions, mlxn_buffer *freq_factors,
+                         const mlxn_rope_params *p, mlxn_buffer *out);
+
 
 /* ---- sampling ----------------------------------------------------------- */
+
+/* Sampling on the device, replay-friendly: everything that changes per
+ * draw (the step counter of the random numbers, the recent-token ring)
+ * lives in a state buffer that the kernels read and advance, so a recorded
+ * decode step can be replayed with nothing coming from the host.
+ *
+ * One draw from logits z (n_vocab) f32, in this order:
+ *  1. penalty: a token in the ring (the last repeat_last_n tokens) gets
+ *     z > 0 ? z / repeat_penalty : z * repeat_penalty (llama.cpp's rule,
+ *     once per distinct token). NaN logits count as -inf.
+ *  2. greedy when temperature <= 0 or top_k == 1: the lowest index of the
+ *     largest penalised logit (exactly mlxn_op_argmax without penalty).
+ *  3. l = z / temperature; d = l - max(l); p = exp(d) (so the top token
+ *     has p = 1); tokens are ranked by d, ties by lower index.
+ *  4. top_k > 0: keep the first top_k ranks (exactly top_k tokens).
+ *  5. top_p < 1: of those, keep the shortest rank prefix whose mass reaches
+ *     top_p of their total (the boundary token is kept).
+ *  6. min_p > 0: of those, keep tokens with p >= min_p (relative to the top
+ *     token, whose p is 1).
+ *  7. draw from the kept tokens in proportion to p: the token with the
+ *     largest p / E, where E is an Exp(1) variate from a counter-based hash
+ *     of (seed, step, token) (the exponential race: an exact draw).
+ *  8. append the token to the ring and advance the step.
+ * CPU and CUDA pick the same token for the same seed: both evaluate the
+ * same float operations (own exp and log polynomials, no fused multiply-
+ * add) and integer masses (p quantised to 2^-44, so tokens with d < -30.5
+ * carry no mass in step 5 and every exp below d = -80 is 0). If every
+ * logit is -inf or NaN, or one is +inf, the draw is greedy.
+ * No sort and no host round trip: multi-block passes find the max, a
+ * histogram of the ranks and the tokens of the top-k / top-p boundary
+ * region; one block narrows those exactly; a last pass draws. */
+typedef struct mlxn_sample_params {
+    float temperature;    /* 0 = greedy (argmax); default 0.8 */
+    int top_k;            /* 0 = off; default 40 */
+    float top_p;          /* 1 = off; default 0.95 */
+    float min_p;          /* 0 = off; default 0.05 */
+    float repeat_penalty; /* 1 = off (default) */
+    int repeat_last_n;    /* ring size: tokens of the window; default 64 */
+    uint64_t seed;        /* default 0 */
+} mlxn_sample_params;
+
+mlxn_sample_params mlxn_sample_params_default(void);
+
+/* Bytes of the state buffer for these params (RNG step, scratch of the
+ * multi-block kernels, the ring). 0 when the params are invalid. The
+ * buffer must start 8-byte aligned; use the same params for reset, accept
+ * and sample. */
+size_t mlxn_sampler_state_bytes(const mlxn_sample_params *p);
+
+/* Reset a state buffer (in queue order) to step 0 with an empty ring. A
+ * fresh zero-filled buffer is already reset. */
+mlxn_status mlxn_op_sample_reset(mlxn_encoder *enc, const mlxn_sample_params *p,
+                                 mlxn_buffer *state);
+
+/* Append tokens (n) I32 (a device buffer: e.g. the prompt) to the ring,
+ * so that the repetition penalty sees them, as llama.cpp's sampler does.
+ * Does not advance the step. */
+mlxn_status mlxn_op_sample_accept(mlxn_encoder *enc, const mlxn_sample_params *p,
+                                  mlxn_buffer *state, mlxn_buffer *tokens);
+
+/* Draw one token from logits (n_vocab) f32 (any shape; n_vocab < 2^20)
+ * into out (1) I32 and advance the state (kernels sample_max_f32,
+ * sample_hist_f32, sample_compact_f32, sample_select_f32, sample_pick_f32;
+ * the op encodes only those the params need: greedy and temperature/min-p
+ * draws use max and pick). */
+mlxn_status mlxn_op_sample(mlxn_encoder *enc, mlxn_buffer *logits,
+                           const mlxn_sample_params *p, mlxn_buffer *state,
+                           mlxn_buffer *out);
 
 
 /* ---- KV cache and attention -----------------------------------------------
