@@ -234,13 +234,12 @@ __device__ void dec_body_f32(const dec_job &j, const float *q, const T *kc, cons
  * and accumulates O += P V, exactly as a prefill warp (see
  * attention_prefill.cu for the fragment layouts). The four warps' states
  * merge through shared memory at the end. */
-template <int D>
+template <int D, int STAGES>
 __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
                              const __half *vc, float *scratch, const mlxn_attn_kparams &p,
                              unsigned char *smem)
 {
     constexpr int TK = MLXN_ATTN_DECODE_TK_F16, ROWH = D + 8, ROWB = 2 * ROWH, NTO = D / 8;
-    constexpr int STAGES = (int)mlxn_attn_decode_stages_f16(D);
     unsigned char *tiles = smem;                                /* STAGES x {K, V} x (TK, ROWB) */
     __half *qs = (__half *)(smem + STAGES * 2 * TK * ROWB);     /* (16, ROWH) */
 
@@ -400,7 +399,7 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
 
 /* Both decode kernels: the block's chunk (or the empty-chunk marker),
  * then the count and, in the row's last block, the combine. */
-template <int D>
+template <int D, int STAGES = (int)mlxn_attn_decode_stages_f16(D)>
 __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *vc,
                                 const int32_t *posp, float *scratch, float *out,
                                 mlxn_attn_kparams p)
@@ -411,7 +410,7 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
     if (!dec_setup(j, posp, p))
         return;
     if (j.c0 < j.c1)
-        dec_body_f16<D>(j, q, kc, vc, scratch, p, smem);
+        dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, p, smem);
     else
         dec_empty(j, scratch, p);
     dec_finish(j, scratch, out, p, (float *)smem);
