@@ -222,11 +222,8 @@ static int sweep(bench_ctx *b, attn_set *sets, int n_sets, mlxn_buffer *q, mlxn_
         dd.p.heads_per_block = N_HEADS / N_KV;
         dd.p.head_batches = 1;
         dd.p.scale = 0.08838834764831845f;
-        uint32_t comb = mlxn_attn_combine_smem(g ? MLXN_ATTN_DECODE_HEADS
-                                                 : MLXN_ATTN_DECODE_HEADS_F16);
         dd.smem = g ? mlxn_attn_decode_smem_generic(HEAD_DIM, 2)
                     : mlxn_attn_decode_smem_f16(HEAD_DIM);
-        dd.smem = dd.smem > comb ? dd.smem : comb;
         for (unsigned i = 0; i < sizeof splits / sizeof splits[0]; i++) {
             if (splits[i] > mlxn_attn_max_splits((uint32_t)n_ctx))
                 break;

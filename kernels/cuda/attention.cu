@@ -413,7 +413,9 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
         dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, p, smem);
     else
         dec_empty(j, scratch, p);
-    dec_finish(j, scratch, out, p, (float *)smem);
+    /* batches of 16 cost about 200 registers: only where shared memory
+     * allows one block per multiprocessor anyway (head_dim >= 128) */
+    dec_finish<(D >= 128 ? 16 : 8)>(j, scratch, out, p);
 }
 
 template <typename T, int D>
@@ -429,7 +431,7 @@ __device__ void attn_decode(const float *q, const T *kc, const T *vc, const int3
         dec_body_f32<T, D>(j, q, kc, vc, scratch, p, smem);
     else
         dec_empty(j, scratch, p);
-    dec_finish(j, scratch, out, p, (float *)smem);
+    dec_finish<8>(j, scratch, out, p);
 }
 
 /* args: q, k_cache, v_cache, pos, scratch, out, mlxn_attn_kparams */

@@ -199,114 +199,108 @@ __device__ __forceinline__ void attn_vstore(float4 *p, const float *a)
 }
 __device__ __forceinline__ void attn_vstore(float2 *p, const float *a) { *p = make_float2(a[0], a[1]); }
 
-/* *dst = inv * sum_s w[s] * src[s * stride] (vectors of N floats): loads
- * are unconditional and issued 16 at a time; a split of weight 0 adds
- * nothing whatever its (possibly unwritten) output holds. */
-template <typename V, int N>
-__device__ __forceinline__ void dec_combine_item(const V *src, uint32_t stride, const float *w,
-                                                 uint32_t ns, float inv, V *dst)
+/* Combine of one head's N output floats (a float4 or float2 column of
+ * every split): out = sum_s w_s o_s / sum_s w_s l_s, w_s = exp(m_s - M),
+ * over the splits with l_s > 0 (zeros when none). Each thread loads the
+ * maxima, sums and its outputs of B splits at once (one memory round trip
+ * for up to B splits; B = 16 costs about 200 registers) and keeps a
+ * running maximum M across batches. A split of weight 0 adds nothing
+ * whatever its (unwritten) output holds. */
+template <typename V, int N, int B>
+__device__ __forceinline__ void dec_combine_item(const V *src, uint32_t stride, const float *gm,
+                                                 const float *gl, uint32_t ns, V *dst)
 {
-    float acc[N];
+    float acc[N], mrun = -INFINITY, lrun = 0.0f;
 #pragma unroll
     for (int e = 0; e < N; e++)
         acc[e] = 0.0f;
-    for (uint32_t s0 = 0; s0 < ns; s0 += 16) {
-        V v[16];
+    for (uint32_t s0 = 0; s0 < ns; s0 += B) {
+        V v[B];
+        float m[B], l[B];
 #pragma unroll
-        for (int k = 0; k < 16; k++)
-            v[k] = s0 + k < ns ? __ldcg(src + (uint64_t)(s0 + k) * stride) : V{};
+        for (int k = 0; k < B; k++) {
+            bool in = s0 + k < ns;
+            v[k] = in ? __ldcg(src + (uint64_t)(s0 + k) * stride) : V{};
+            m[k] = in ? __ldcg(gm + s0 + k) : -INFINITY;
+            l[k] = in ? __ldcg(gl + s0 + k) : 0.0f;
+        }
+        float mx = mrun;
 #pragma unroll
-        for (int k = 0; k < 16; k++) {
-            float wk = s0 + k < ns ? w[s0 + k] : 0.0f;
+        for (int k = 0; k < B; k++)
+            mx = l[k] > 0.0f ? fmaxf(mx, m[k]) : mx;
+        if (mx == -INFINITY)
+            continue; /* no split with keys yet */
+        float a = __expf(mrun - mx); /* 0 while mrun is -inf */
+        lrun *= a;
+#pragma unroll
+        for (int e = 0; e < N; e++)
+            acc[e] *= a;
+#pragma unroll
+        for (int k = 0; k < B; k++) {
+            float w = l[k] > 0.0f ? __expf(m[k] - mx) : 0.0f;
+            lrun += w * l[k];
 #pragma unroll
             for (int e = 0; e < N; e++)
-                acc[e] += wk != 0.0f ? wk * attn_vc(v[k], e) : 0.0f;
+                acc[e] += w != 0.0f ? w * attn_vc(v[k], e) : 0.0f;
         }
+        mrun = mx;
     }
+    float inv = lrun > 0.0f ? 1.0f / lrun : 0.0f;
 #pragma unroll
     for (int e = 0; e < N; e++)
         acc[e] *= inv;
     attn_vstore(dst, acc);
 }
 
-/* Count the block in; the last block of the row combines its heads:
- *   out[h] = sum_s w_s o_s / sum_s w_s l_s,  w_s = exp(m_s - max m)
- * over the splits with l_s > 0 (zeros when none). `sw` is shared memory
- * of mlxn_attn_combine_smem(nh) bytes that the block no longer uses. */
+/* Add v to *p with acquire-release semantics at GPU scope; returns the old
+ * value. */
+__device__ __forceinline__ unsigned attn_atom_add_acq_rel(unsigned *p, unsigned v)
+{
+    unsigned old;
+    asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], %2;\n"
+                 : "=r"(old)
+                 : "l"(p), "r"(v)
+                 : "memory");
+    return old;
+}
+
+/* Count the block in; the last block of the row to arrive combines the
+ * splits of its heads into out (dec_combine_item). Ordering: the barrier
+ * puts every thread's partials before thread 0's acquire-release count
+ * (release is cumulative), and the last block's barrier passes the
+ * acquire on to its threads; the pattern of cooperative groups' grid sync
+ * with the fences folded into the atomic. B: splits per load batch. */
+template <int B>
 __device__ __noinline__ void dec_finish(const dec_job &j, float *scratch, float *out,
-                                        const mlxn_attn_kparams &p, float *sw)
+                                        const mlxn_attn_kparams &p)
 {
     __shared__ int last;
-    /* The barrier orders every thread's partials before thread 0's fence,
-     * whose release covers them (cumulativity), before the count; the
-     * last block's thread 0 fences again after it (acquire) and the
-     * barrier passes that on. The pattern of cooperative groups' grid
-     * sync. */
     __syncthreads();
     if (threadIdx.x == 0) {
         unsigned *cnt = (unsigned *)scratch + j.row;
-        __threadfence();
-        int is_last = atomicAdd(cnt, 1u) == p.n_splits - 1;
-        if (is_last) {
+        int is_last = attn_atom_add_acq_rel(cnt, 1u) == p.n_splits - 1;
+        if (is_last)
             atomicExch(cnt, 0u); /* every other block of the row has counted */
-            __threadfence();
-        }
         last = is_last;
     }
     __syncthreads();
     if (!last)
         return;
     const uint32_t ns = p.n_splits, d = p.head_dim;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    const float *gm = scratch + mlxn_attn_scratch_m(&p), *gl = scratch + mlxn_attn_scratch_l(&p);
-    float *sinv = sw + j.nh * ns;
-    for (int r = warp; r < j.nh; r += nw) {
-        const uint64_t base = (uint64_t)(j.h0 + r) * ns;
-        float mv[MLXN_ATTN_MAX_SPLITS / 32], lv[MLXN_ATTN_MAX_SPLITS / 32], mx = -INFINITY;
-#pragma unroll
-        for (int k = 0; k < MLXN_ATTN_MAX_SPLITS / 32; k++) {
-            uint32_t s = lane + 32 * k;
-            mv[k] = -INFINITY;
-            lv[k] = 0.0f;
-            if (s < ns) {
-                mv[k] = __ldcg(gm + base + s);
-                lv[k] = __ldcg(gl + base + s);
-            }
-            mv[k] = lv[k] > 0.0f ? mv[k] : -INFINITY;
-            mx = fmaxf(mx, mv[k]);
-        }
-        mx = attn_warp_max(mx);
-        float tot = 0.0f;
-#pragma unroll
-        for (int k = 0; k < MLXN_ATTN_MAX_SPLITS / 32; k++) {
-            uint32_t s = lane + 32 * k;
-            float w = lv[k] > 0.0f ? __expf(mv[k] - mx) : 0.0f;
-            tot += w * lv[k];
-            if (s < ns)
-                sw[r * ns + s] = w;
-        }
-        tot = mlxn_warp_sum(tot);
-        if (lane == 0)
-            sinv[r] = tot > 0.0f ? 1.0f / tot : 0.0f;
-    }
-    __syncthreads();
     const float *go = scratch + mlxn_attn_scratch_o(&p);
-    if (d % 4 == 0) {
-        const uint32_t nv = d / 4;
-        for (uint32_t i = threadIdx.x; i < (uint32_t)j.nh * nv; i += blockDim.x) {
-            uint32_t r = i / nv, c = i % nv;
-            dec_combine_item<float4, 4>((const float4 *)(go + (uint64_t)(j.h0 + r) * ns * d) + c,
-                                        nv, sw + r * ns, ns, sinv[r],
-                                        (float4 *)(out + (uint64_t)(j.h0 + r) * d) + c);
-        }
-    } else {
-        const uint32_t nv = d / 2;
-        for (uint32_t i = threadIdx.x; i < (uint32_t)j.nh * nv; i += blockDim.x) {
-            uint32_t r = i / nv, c = i % nv;
-            dec_combine_item<float2, 2>((const float2 *)(go + (uint64_t)(j.h0 + r) * ns * d) + c,
-                                        nv, sw + r * ns, ns, sinv[r],
-                                        (float2 *)(out + (uint64_t)(j.h0 + r) * d) + c);
-        }
+    const float *gm = scratch + mlxn_attn_scratch_m(&p), *gl = scratch + mlxn_attn_scratch_l(&p);
+    const uint32_t vec = d % 4 == 0 ? 4 : 2, nv = d / vec;
+    for (uint32_t i = threadIdx.x; i < (uint32_t)j.nh * nv; i += blockDim.x) {
+        const uint32_t h = j.h0 + i / nv, c = i % nv;
+        const float *src = go + (uint64_t)h * ns * d;
+        if (vec == 4)
+            dec_combine_item<float4, 4, B>((const float4 *)src + c, nv, gm + (uint64_t)h * ns,
+                                        gl + (uint64_t)h * ns, ns,
+                                        (float4 *)(out + (uint64_t)h * d) + c);
+        else
+            dec_combine_item<float2, 2, B>((const float2 *)src + c, nv, gm + (uint64_t)h * ns,
+                                        gl + (uint64_t)h * ns, ns,
+                                        (float2 *)(out + (uint64_t)h * d) + c);
     }
 }
 

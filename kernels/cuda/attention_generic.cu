@@ -215,7 +215,7 @@ __device__ void attn_decode_generic(const float *q, const T *kc, const T *vc, co
         gen_dec_body<T>(j, q, kc, vc, scratch, p, smem);
     else
         dec_empty(j, scratch, p);
-    dec_finish(j, scratch, out, p, (float *)smem);
+    dec_finish<8>(j, scratch, out, p);
 }
 
 /* args: q, k_cache, v_cache, pos, scratch, out, mlxn_attn_kparams */

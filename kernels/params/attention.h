@@ -127,13 +127,6 @@ MLXN_ATTN_HD uint64_t mlxn_attn_scratch_l(const mlxn_attn_kparams *p)
     return mlxn_attn_scratch_m(p) + (uint64_t)p->n_heads * p->n_splits;
 }
 
-/* Decode: shared memory the in-kernel combine needs (it reuses the
- * kernel's own): weights (heads, n_splits) f32 and inverse sums (heads). */
-MLXN_ATTN_CONST uint32_t mlxn_attn_combine_smem(uint32_t heads)
-{
-    return 4 * heads * (MLXN_ATTN_MAX_SPLITS + 1);
-}
-
 /* Padded shared-memory row of a K or V tile: 16 bytes more than the row,
  * so rows read by consecutive lanes fall in different banks. */
 MLXN_ATTN_CONST uint32_t mlxn_attn_smem_row(uint32_t head_dim, uint32_t elem_bytes)
@@ -162,13 +155,15 @@ MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem(uint32_t head_dim, uint32_t elem_
     return tiles + 4 * floats;
 }
 
-/* Decode, f16 caches (tensor cores): 3 pipeline stages of 64-key K and V
- * tiles when they fit in 40 KiB, else 2, then the queries (16, head_dim)
- * f16 with padded rows. After the key loop the tile area holds each warp's
- * maxima and sums (warps, 16) f32 and outputs (warps, 16, head_dim) f32. */
+/* Decode, f16 caches (tensor cores): 4 pipeline stages of 64-key K and V
+ * tiles when a stage fits in 36 KiB (head_dim <= 128: three tiles stay in
+ * flight while one is used; measured better than 3 stages at head_dim
+ * 128 on an H200), else 2, then the queries (16, head_dim) f16 with padded
+ * rows. After the key loop the tile area holds each warp's maxima and
+ * sums (warps, 16) f32 and outputs (warps, 16, head_dim) f32. */
 MLXN_ATTN_CONST uint32_t mlxn_attn_decode_stages_f16(uint32_t head_dim)
 {
-    return 2 * MLXN_ATTN_DECODE_TK_F16 * mlxn_attn_smem_row(head_dim, 2) <= 40960 ? 3 : 2;
+    return 2 * MLXN_ATTN_DECODE_TK_F16 * mlxn_attn_smem_row(head_dim, 2) <= 36864 ? 4 : 2;
 }
 MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_f16(uint32_t head_dim)
 {
@@ -214,7 +209,7 @@ MLXN_ATTN_CONST uint32_t mlxn_attn_generic_row_words(uint32_t head_dim, uint32_t
 /* Generic decode shared memory: two stages of K and V tiles, then the
  * scaled queries (heads, head_dim) f32, per-warp partial scores (warps,
  * heads, TK) f32, probabilities (TK, heads) f32 and rescale factors
- * (heads) f32; at least what the combine needs. */
+ * (heads) f32. */
 MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_generic(uint32_t head_dim, uint32_t elem_bytes)
 {
     uint32_t tiles = 2 * 2 * MLXN_ATTN_GENERIC_TK *
@@ -223,8 +218,7 @@ MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_generic(uint32_t head_dim, uint32
     uint32_t floats = MLXN_ATTN_DECODE_HEADS * head_dim +
                       warps * MLXN_ATTN_DECODE_HEADS * MLXN_ATTN_GENERIC_TK +
                       MLXN_ATTN_GENERIC_TK * MLXN_ATTN_DECODE_HEADS + MLXN_ATTN_DECODE_HEADS;
-    uint32_t need = tiles + 4 * floats, comb = mlxn_attn_combine_smem(MLXN_ATTN_DECODE_HEADS);
-    return need > comb ? need : comb;
+    return tiles + 4 * floats;
 }
 
 /* Generic prefill shared memory: two stages of K and V tiles, scaled Q

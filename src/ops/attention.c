@@ -181,18 +181,20 @@ static mlxn_status check_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffe
     return MLXN_OK;
 }
 
-/* Splits for decode: enough blocks to fill the device once (as many per
- * multiprocessor as fit in its 228 KiB of shared memory, 1 KiB reserved per
- * block, at most 4), never more than the scratch holds. Depends on shapes
- * and the device only; the multiprocessor count is cached by the device,
- * so this makes no driver call. */
+/* Splits for decode: as many blocks as fit on the device at once (as many
+ * per multiprocessor as fit in its 228 KiB of shared memory, 1 KiB
+ * reserved per block, at most 4), rounded down so that every block runs
+ * in the first wave with the same share of keys; never more than the
+ * scratch holds. Depends on shapes and the device only; the
+ * multiprocessor count is cached by the device, so this makes no driver
+ * call. */
 static uint32_t decode_splits(mlxn_device *dev, const mlxn_attn_kparams *p, uint32_t smem)
 {
     uint32_t sms = (uint32_t)mlxn__device_multiprocessors(dev);
     uint32_t per_sm = (228u * 1024u) / (smem + 1024u);
     per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
     uint64_t rows = (uint64_t)p->n_kv_heads * p->head_batches;
-    uint64_t want = ((uint64_t)sms * per_sm + rows - 1) / rows;
+    uint64_t want = (uint64_t)sms * per_sm / rows;
     uint32_t max = mlxn_attn_max_splits(p->n_ctx);
     return want < 1 ? 1 : want > max ? max : (uint32_t)want;
 }
@@ -225,8 +227,6 @@ static mlxn_status encode_decode(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer 
     uint32_t smem = !special ? mlxn_attn_decode_smem_generic(p->head_dim, es)
                     : f16    ? mlxn_attn_decode_smem_f16(p->head_dim)
                              : mlxn_attn_decode_smem(p->head_dim, es);
-    uint32_t comb = mlxn_attn_combine_smem(cap);
-    smem = smem > comb ? smem : comb;
     p->n_splits = decode_splits(dev, p, smem);
     mlxn_kernel *kd;
     st = special ? mlxn__op_kernel(enc, &kd, "attn_decode_%s_d%u", mlxn_dtype_name(kc->dtype),
