@@ -16,10 +16,16 @@
  * same run without the delay: wall time per op in direct mode, bound by
  * the host's launch cost when the op is short.
  *
- *   bench_attention [--reps N]
+ * --sweep adds, per decode context, the GPU time of the decode kernel
+ * dispatched directly with each of several split counts (the op picks one
+ * from the multiprocessor count), for the tensor-core kernel and for the
+ * generic (any head dim) kernel at the same shapes.
+ *
+ *   bench_attention [--reps N] [--sweep]
  */
 #include "bench/bench_util.h"
 #include "mlxn.h"
+#include "params/attention.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -135,11 +141,38 @@ typedef struct attn_set {
     mlxn_buffer *k, *v;
 } attn_set;
 
+/* A decode kernel dispatched directly (NULL kernel: the op). */
+typedef struct direct_decode {
+    mlxn_kernel *kernel;
+    mlxn_attn_kparams p;
+    uint32_t smem;
+} direct_decode;
+
+static mlxn_status encode_one(bench_ctx *b, const direct_decode *dd, attn_set *s, mlxn_buffer *q,
+                              mlxn_buffer *pos, mlxn_buffer *scratch, mlxn_buffer *out)
+{
+    if (!dd)
+        return mlxn_op_attention(b->enc, q, s->k, s->v, pos, NULL, scratch, out);
+    mlxn_arg args[7] = {mlxn_arg_buffer(q),       mlxn_arg_buffer(s->k),
+                        mlxn_arg_buffer(s->v),    mlxn_arg_buffer(pos),
+                        mlxn_arg_buffer(scratch), mlxn_arg_buffer(out),
+                        mlxn_arg_bytes(&dd->p, sizeof dd->p)};
+    mlxn_dispatch d;
+    memset(&d, 0, sizeof d);
+    d.kernel = dd->kernel;
+    d.args = args;
+    d.n_args = 7;
+    d.grid = (mlxn_dim3){dd->p.n_splits, dd->p.n_kv_heads * dd->p.head_batches, 1};
+    d.block = (mlxn_dim3){MLXN_ATTN_DECODE_THREADS, 1, 1};
+    d.shared_bytes = dd->smem;
+    return mlxn_encoder_dispatch(b->enc, &d);
+}
+
 /* Median microseconds per attention op over `iters` back-to-back calls
  * rotating over the sets; with `primed`, GPU time behind a delay kernel. */
-static double time_attention(bench_ctx *b, attn_set *sets, int n_sets, mlxn_buffer *q,
-                             mlxn_buffer *pos, mlxn_buffer *scratch, mlxn_buffer *out,
-                             int iters, int primed)
+static double time_attention(bench_ctx *b, const direct_decode *dd, attn_set *sets, int n_sets,
+                             mlxn_buffer *q, mlxn_buffer *pos, mlxn_buffer *scratch,
+                             mlxn_buffer *out, int iters, int primed)
 {
     double *t = malloc((size_t)b->reps * sizeof *t);
     int call = 0;
@@ -150,8 +183,7 @@ static double time_attention(bench_ctx *b, attn_set *sets, int n_sets, mlxn_buff
         }
         b->cu->cuEventRecord(b->ev0, b->stream);
         for (int i = 0; i < iters; i++, call++) {
-            attn_set *s = &sets[call % n_sets];
-            if (mlxn_op_attention(b->enc, q, s->k, s->v, pos, NULL, scratch, out) != MLXN_OK) {
+            if (encode_one(b, dd, &sets[call % n_sets], q, pos, scratch, out) != MLXN_OK) {
                 free(t);
                 return -1;
             }
@@ -171,10 +203,46 @@ static double time_attention(bench_ctx *b, attn_set *sets, int n_sets, mlxn_buff
     return us;
 }
 
+/* Decode kernels at several split counts: GPU us and % of copy. */
+static int sweep(bench_ctx *b, attn_set *sets, int n_sets, mlxn_buffer *q, mlxn_buffer *pos,
+                 mlxn_buffer *scratch, mlxn_buffer *out, int n_ctx, double bytes, double copy_gbs)
+{
+    static const uint32_t splits[] = {4, 8, 12, 16, 24, 33, 48, 66, 99, 132, 198, 256};
+    static const char *names[2] = {"attn_decode_f16_d128", "attn_decode_f16_generic"};
+    for (int g = 0; g < 2; g++) {
+        direct_decode dd;
+        memset(&dd, 0, sizeof dd);
+        if (mlxn_kernel_get(b->dev, names[g], &dd.kernel) != MLXN_OK)
+            return 1;
+        dd.p.n_tokens = 1;
+        dd.p.n_heads = N_HEADS;
+        dd.p.n_kv_heads = N_KV;
+        dd.p.head_dim = HEAD_DIM;
+        dd.p.n_ctx = (uint32_t)n_ctx;
+        dd.p.heads_per_block = N_HEADS / N_KV;
+        dd.p.head_batches = 1;
+        dd.p.scale = 0.08838834764831845f;
+        dd.smem = g ? mlxn_attn_decode_smem_generic(HEAD_DIM, 2)
+                    : mlxn_attn_decode_smem_f16(HEAD_DIM);
+        for (unsigned i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+            if (splits[i] > mlxn_attn_max_splits((uint32_t)n_ctx))
+                break;
+            dd.p.n_splits = splits[i];
+            double us = time_attention(b, &dd, sets, n_sets, q, pos, scratch, out, 50, 1);
+            if (us < 0)
+                return 1;
+            double gbs = bytes / (us * 1e-6) * 1e-9;
+            printf("| sweep %s | %d | %u | %.2f | %.0f | %.1f%% |\n", names[g], n_ctx, splits[i],
+                   us, gbs, 100.0 * gbs / copy_gbs);
+        }
+    }
+    return 0;
+}
+
 /* One attention configuration: n_tokens queries at `pos` over a cache of
  * n_ctx positions in dtype dt, with n_sets copies of the cache. */
 static int run_case(bench_ctx *b, int n_tokens, int n_ctx, int pos_v, mlxn_dtype dt, int n_sets,
-                    double copy_gbs)
+                    double copy_gbs, int do_sweep)
 {
     int64_t sq[3] = {n_tokens, N_HEADS, HEAD_DIM}, sc[3] = {N_KV, n_ctx, HEAD_DIM};
     int64_t sp[1] = {1};
@@ -199,8 +267,8 @@ static int run_case(bench_ctx *b, int n_tokens, int n_ctx, int pos_v, mlxn_dtype
             goto done;
     }
     int iters = n_tokens == 1 ? 50 : 10;
-    double us = time_attention(b, sets, n_sets, q, pos, scratch, out, iters, 1);
-    double wall = time_attention(b, sets, n_sets, q, pos, scratch, out, iters, 0);
+    double us = time_attention(b, NULL, sets, n_sets, q, pos, scratch, out, iters, 1);
+    double wall = time_attention(b, NULL, sets, n_sets, q, pos, scratch, out, iters, 0);
     if (us < 0 || wall < 0)
         goto done;
     if (n_tokens == 1) {
@@ -209,6 +277,8 @@ static int run_case(bench_ctx *b, int n_tokens, int n_ctx, int pos_v, mlxn_dtype
         printf("| decode | %s | %d | %d | %.2f | %.1f | %.0f | %.1f%% | %.2f |\n",
                mlxn_dtype_name(dt), pos_v + 1, n_sets, us, bytes / 1e6, gbs,
                100.0 * gbs / copy_gbs, wall);
+        if (do_sweep && sweep(b, sets, n_sets, q, pos, scratch, out, n_ctx, bytes, copy_gbs))
+            goto done;
     } else {
         double pairs = 0; /* visible query-key pairs */
         for (int i = 0; i < n_tokens; i++)
@@ -233,7 +303,7 @@ done:
     return rc;
 }
 
-static int run(int reps)
+static int run(int reps, int do_sweep)
 {
     bench_ctx b;
     memset(&b, 0, sizeof b);
@@ -270,14 +340,15 @@ static int run(int reps)
     for (int i = 0; i < 3 && !rc; i++) {
         double kv_bytes = 2.0 * N_KV * ctxs[i] * HEAD_DIM * 2;
         int sets = (int)(2.0 * (double)info.l2_bytes / kv_bytes) + 1;
-        rc = run_case(&b, 1, ctxs[i], ctxs[i] - 1, MLXN_DTYPE_F16, sets < 2 ? 2 : sets, copy_gbs);
+        rc = run_case(&b, 1, ctxs[i], ctxs[i] - 1, MLXN_DTYPE_F16, sets < 2 ? 2 : sets, copy_gbs,
+                      do_sweep);
     }
     if (!rc)
-        rc = run_case(&b, 512, 512, 0, MLXN_DTYPE_F16, 1, copy_gbs);
+        rc = run_case(&b, 512, 512, 0, MLXN_DTYPE_F16, 1, copy_gbs, 0);
     if (!rc)
-        rc = run_case(&b, 512, 4096, 3584, MLXN_DTYPE_F16, 1, copy_gbs);
+        rc = run_case(&b, 512, 4096, 3584, MLXN_DTYPE_F16, 1, copy_gbs, 0);
     if (!rc)
-        rc = run_case(&b, 512, 512, 0, MLXN_DTYPE_F32, 1, copy_gbs);
+        rc = run_case(&b, 512, 512, 0, MLXN_DTYPE_F32, 1, copy_gbs, 0);
     mlxn_buffer_destroy(b.flag);
     b.cu->cuEventDestroy(b.ev0);
     b.cu->cuEventDestroy(b.ev1);
@@ -289,20 +360,23 @@ static int run(int reps)
 
 int main(int argc, char **argv)
 {
-    int reps = 30;
+    int reps = 30, do_sweep = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
             reps = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--sweep")) {
+            do_sweep = 1;
         } else {
-            printf("usage: %s [--reps N]\n", argv[0]);
+            printf("usage: %s [--reps N] [--sweep]\n", argv[0]);
             return 2;
         }
     }
     if (reps < 1)
         reps = 1;
 #ifdef MLXN_WITH_CUDA
-    return run(reps);
+    return run(reps, do_sweep);
 #else
+    (void)do_sweep;
     printf("bench_attention: skipped, built without CUDA\n");
     return 0;
 #endif

@@ -236,8 +236,11 @@ typedef struct mlxn_attention_params {
 
 mlxn_attention_params mlxn_attention_params_default(void);
 
+/* Decode scratch: bytes of arrival counters at its start (see below). */
+#define MLXN_ATTENTION_SCRATCH_COUNTER_BYTES 4096
+
 /* Bytes of scratch mlxn_op_attention needs: for decode (n_tokens == 1)
- * n_heads * min(256, ceil(n_ctx / 32)) * (head_dim + 2) * 4, else 0.
+ * 4096 + n_heads * min(256, ceil(n_ctx / 32)) * (head_dim + 2) * 4, else 0.
  * Depends on the shapes only, not on the device or the position. */
 size_t mlxn_attention_scratch_bytes(int n_tokens, int n_heads, int head_dim,
                                     int n_ctx);
@@ -252,15 +255,24 @@ size_t mlxn_attention_scratch_bytes(int n_tokens, int n_heads, int head_dim,
  * KV head h / (n_heads / n_kv_heads) (grouped-query attention).
  * q, out: (n_tokens, n_heads, head_dim) f32 (out must not alias q).
  * k_cache, v_cache: (n_kv_heads, n_ctx, head_dim), both f16 or both f32.
- * head_dim: 64, 80, 96, 128 or 256 (others fail with MLXN_ERR_UNSUPPORTED).
+ * head_dim: any even number from 2 to 256 (64, 80, 96, 128 and 256 have
+ * specialised kernels; others fail with MLXN_ERR_UNSUPPORTED).
  * pos: (>= 1) I32. p: NULL for the defaults.
- * n_tokens == 1 (decode) splits the key range into chunks chosen from n_ctx
- * and the device's multiprocessor count (fixed for given shapes): one
- * kernel writes each chunk's partial softmax into `scratch`, a second one
- * combines them. scratch: at least mlxn_attention_scratch_bytes() bytes
- * (NULL when that is 0), any dtype, 16-byte aligned; its contents are
- * overwritten. n_tokens > 1 (prefill) is one tiled online-softmax kernel
- * (tensor cores for f16 caches). */
+ * n_tokens == 1 (decode) is one kernel: it splits the key range into
+ * chunks chosen from n_ctx and the device's multiprocessor count (fixed
+ * for given shapes), writes each chunk's partial softmax into `scratch`,
+ * and the last block to finish each group of heads combines them.
+ * scratch: at least mlxn_attention_scratch_bytes() bytes (NULL when that
+ * is 0), any dtype, 16-byte aligned. Its first
+ * MLXN_ATTENTION_SCRATCH_COUNTER_BYTES (4096) bytes are arrival
+ * counters that must be zero when a decode call runs: a newly created
+ * buffer is zero-filled, and every decode call leaves them zero (calls of
+ * any shapes may share one scratch); write zeros there again after using
+ * the buffer for anything else. The rest is overwritten. Decode supports
+ * n_kv_heads * ceil(group / 8) <= 1024 (group = n_heads / n_kv_heads), so
+ * any n_heads <= 1024; beyond that it may fail with MLXN_ERR_UNSUPPORTED.
+ * n_tokens > 1 (prefill) is one tiled online-softmax kernel (tensor cores
+ * for f16 caches with a specialised head dim). */
 mlxn_status mlxn_op_attention(mlxn_encoder *enc, mlxn_buffer *q,
                               mlxn_buffer *k_cache, mlxn_buffer *v_cache,
                               mlxn_buffer *pos,

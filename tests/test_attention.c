@@ -1,8 +1,10 @@
 /*
  * test_attention.c: what the op table does not cover for the KV cache and
- * attention ops: argument checks (a failing call encodes nothing), and
- * replay of a recorded decode step at new positions written with
- * mlxn_encoder_update_buffer (the grid does not depend on the position).
+ * attention ops: argument checks (a failing call encodes nothing), replay
+ * of a recorded decode step at new positions written with
+ * mlxn_encoder_update_buffer (the grid does not depend on the position),
+ * and the decode scratch's arrival counters: zero after every call, so
+ * one scratch serves many calls of different shapes.
  * Numerical coverage is in tests/ops/rows_attention.c.
  */
 #define MLXN_TEST_MAIN
@@ -30,9 +32,11 @@ TEST(attention_rejects_bad_arguments)
     mlxn_buffer *k = tensor(dev, MLXN_DTYPE_F16, 2, 100, 64), *v = tensor(dev, MLXN_DTYPE_F16, 2, 100, 64);
     mlxn_buffer *v32 = tensor(dev, MLXN_DTYPE_F32, 2, 100, 64), *k3 = tensor(dev, MLXN_DTYPE_F16, 3, 100, 64);
     mlxn_buffer *q72 = tensor(dev, MLXN_DTYPE_F32, 1, 8, 72), *k72 = tensor(dev, MLXN_DTYPE_F16, 2, 100, 72);
+    mlxn_buffer *q63 = tensor(dev, MLXN_DTYPE_F32, 1, 8, 63), *k63 = tensor(dev, MLXN_DTYPE_F16, 2, 100, 63);
+    mlxn_buffer *o63 = tensor(dev, MLXN_DTYPE_F32, 1, 8, 63);
     mlxn_buffer *kv = tensor(dev, MLXN_DTYPE_F32, 4, 2, 64);
     int64_t sb = (int64_t)mlxn_attention_scratch_bytes(1, 8, 64, 100);
-    CHECK(sb == 8 * 4 * 66 * 4); /* ceil(100 / 32) splits at most */
+    CHECK(sb == 4096 + 8 * 4 * 66 * 4); /* counters, ceil(100 / 32) splits at most */
     CHECK(mlxn_attention_scratch_bytes(5, 8, 64, 100) == 0);
     int64_t ss[1] = {sb / 4}, fs[1] = {1 * 8 * 64 + 1};
     REQUIRE_OK(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F32, 1, ss, &scratch));
@@ -42,11 +46,11 @@ TEST(attention_rejects_bad_arguments)
     mlxn_buffer *small = NULL;
     int64_t sm[1] = {sb / 4 - 1};
     REQUIRE_OK(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F32, 1, sm, &small));
-    if (!q || !out || !k || !v || !v32 || !k3 || !q72 || !k72 || !kv)
+    if (!q || !out || !k || !v || !v32 || !k3 || !q72 || !k72 || !kv || !q63 || !k63 || !o63)
         SKIP("could not allocate test tensors");
 
     CHECK_OK(mlxn_op_attention(enc, q, k, v, pos, NULL, scratch, out));
-    CHECK(mlxn_encoder_pending_dispatches(enc) == 2);
+    CHECK(mlxn_encoder_pending_dispatches(enc) == 1);
     REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
     CHECK(mlxn_op_attention(enc, q, k, v, pos, NULL, NULL, out) == MLXN_ERR_INVALID_ARG);
     CHECK(strstr(mlxn_last_error(dev), "scratch") != NULL);
@@ -58,8 +62,10 @@ TEST(attention_rejects_bad_arguments)
     CHECK(strstr(mlxn_last_error(dev), "overlap") != NULL);
     CHECK(mlxn_op_attention(enc, q72, k72, k72, pos, NULL, scratch, out) == MLXN_ERR_INVALID_ARG);
     mlxn_buffer *o72 = tensor(dev, MLXN_DTYPE_F32, 1, 8, 72);
-    CHECK(mlxn_op_attention(enc, q72, k72, k72, pos, NULL, scratch, o72) == MLXN_ERR_UNSUPPORTED);
-    CHECK(strstr(mlxn_last_error(dev), "head_dim 72") != NULL);
+    CHECK(mlxn_op_attention(enc, q72, k72, k72, pos, NULL, scratch, o72) == MLXN_ERR_INVALID_ARG);
+    CHECK(strstr(mlxn_last_error(dev), "scratch") != NULL); /* sized for head_dim 64 */
+    CHECK(mlxn_op_attention(enc, q63, k63, k63, pos, NULL, scratch, o63) == MLXN_ERR_UNSUPPORTED);
+    CHECK(strstr(mlxn_last_error(dev), "head_dim 63") != NULL);
     CHECK(mlxn_op_attention(enc, view, k, v, pos, NULL, scratch, out) == MLXN_ERR_INVALID_ARG);
     CHECK(strstr(mlxn_last_error(dev), "aligned") != NULL);
     CHECK(mlxn_op_attention(enc, q, k, v, q, NULL, scratch, out) == MLXN_ERR_INVALID_ARG);
@@ -73,7 +79,8 @@ TEST(attention_rejects_bad_arguments)
     CHECK_OK(mlxn_op_kv_write(enc, kv, pos, k));
     CHECK(mlxn_encoder_pending_dispatches(enc) == 1);
     CHECK_OK(mlxn_encoder_commit_and_wait(enc));
-    mlxn_buffer *all[] = {q, out, k, v, v32, k3, q72, k72, kv, o72, pos, scratch, small, view, flat};
+    mlxn_buffer *all[] = {q, out, k, v, v32, k3, q72, k72, kv, o72, pos, scratch, small, view, flat,
+                          q63, k63, o63};
     for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
         mlxn_buffer_destroy(all[i]);
     mlxn_encoder_destroy(enc);
@@ -161,7 +168,7 @@ TEST(decode_replays_at_new_positions)
     REQUIRE_OK(mlxn_encoder_start_capture(enc));
     REQUIRE_OK(mlxn_op_attention(enc, bq, k, v, pos, NULL, scratch, out));
     REQUIRE_OK(mlxn_encoder_take_capture(enc, &g));
-    CHECK(mlxn_graph_dispatch_count(g) == 2);
+    CHECK(mlxn_graph_dispatch_count(g) == 1);
     static const int positions[] = {0, 31, 64, 399, 650, 699};
     for (unsigned n = 0; n < sizeof positions / sizeof positions[0]; n++) {
         int32_t p = positions[n];
@@ -184,5 +191,128 @@ TEST(decode_replays_at_new_positions)
     for (unsigned i = 0; i < sizeof host / sizeof host[0]; i++)
         free(host[i]);
     free(ref);
+    mlxn_encoder_destroy(enc);
+}
+
+/* One decode call's shapes: n_heads over n_kv heads of head_dim d, a
+ * cache of n_ctx positions in dtype dt, the query at position pos. */
+typedef struct dec_case {
+    int n_heads, n_kv, d, n_ctx, pos;
+    mlxn_dtype dt;
+} dec_case;
+
+/* Fill a cache through kv_write, decode at c->pos with `scratch`, and
+ * return the largest |out - ref| (ref in double over the rounded cache),
+ * or -1 when a call failed. */
+static double decode_error(mlxn_device *dev, mlxn_encoder *enc, mlxn_buffer *scratch,
+                           const dec_case *c)
+{
+    size_t nq = (size_t)c->n_heads * c->d, nc = (size_t)c->n_kv * c->n_ctx * c->d;
+    float *q = malloc(sizeof(float) * nq), *got = malloc(sizeof(float) * nq);
+    float *kt = malloc(sizeof(float) * nc), *vt = malloc(sizeof(float) * nc);
+    float *kc = malloc(sizeof(float) * nc), *vc = malloc(sizeof(float) * nc);
+    double *s = malloc(sizeof(double) * c->n_ctx), worst = -1;
+    for (size_t i = 0; i < nq; i++)
+        q[i] = test_rand_f(-1.5f, 1.5f);
+    for (int t = 0; t < c->n_ctx; t++)
+        for (int h = 0; h < c->n_kv; h++)
+            for (int i = 0; i < c->d; i++) {
+                float a = test_rand_f(-1.5f, 1.5f), b = test_rand_f(-1.0f, 1.0f);
+                kt[((size_t)t * c->n_kv + h) * c->d + i] = a;
+                vt[((size_t)t * c->n_kv + h) * c->d + i] = b;
+                kc[((size_t)h * c->n_ctx + t) * c->d + i] = ot_round(a, c->dt);
+                vc[((size_t)h * c->n_ctx + t) * c->d + i] = ot_round(b, c->dt);
+            }
+    int64_t one[1] = {1};
+    int32_t zero = 0, p = c->pos;
+    mlxn_buffer *pos = NULL;
+    mlxn_buffer *bq = tensor(dev, MLXN_DTYPE_F32, 1, c->n_heads, c->d);
+    mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 1, c->n_heads, c->d);
+    mlxn_buffer *k = tensor(dev, c->dt, c->n_kv, c->n_ctx, c->d);
+    mlxn_buffer *v = tensor(dev, c->dt, c->n_kv, c->n_ctx, c->d);
+    mlxn_buffer *bkt = tensor(dev, MLXN_DTYPE_F32, c->n_ctx, c->n_kv, c->d);
+    mlxn_buffer *bvt = tensor(dev, MLXN_DTYPE_F32, c->n_ctx, c->n_kv, c->d);
+    if (q && got && kt && vt && kc && vc && s && bq && out && k && v && bkt && bvt &&
+        mlxn_buffer_create_tensor(dev, MLXN_DTYPE_I32, 1, one, &pos) == MLXN_OK &&
+        mlxn_buffer_write(pos, 0, &zero, 4) == MLXN_OK &&
+        mlxn_buffer_write(bq, 0, q, sizeof(float) * nq) == MLXN_OK &&
+        mlxn_buffer_write(bkt, 0, kt, sizeof(float) * nc) == MLXN_OK &&
+        mlxn_buffer_write(bvt, 0, vt, sizeof(float) * nc) == MLXN_OK &&
+        mlxn_op_kv_write(enc, bkt, pos, k) == MLXN_OK &&
+        mlxn_op_kv_write(enc, bvt, pos, v) == MLXN_OK &&
+        mlxn_encoder_commit_and_wait(enc) == MLXN_OK &&
+        mlxn_buffer_write(pos, 0, &p, 4) == MLXN_OK &&
+        mlxn_op_attention(enc, bq, k, v, pos, NULL, scratch, out) == MLXN_OK &&
+        mlxn_encoder_commit_and_wait(enc) == MLXN_OK &&
+        mlxn_buffer_read(out, 0, got, sizeof(float) * nq) == MLXN_OK) {
+        int group = c->n_heads / c->n_kv, hi = c->pos < c->n_ctx - 1 ? c->pos : c->n_ctx - 1;
+        worst = 0;
+        for (int h = 0; h < c->n_heads; h++) {
+            const float *kh = kc + (size_t)(h / group) * c->n_ctx * c->d;
+            const float *vh = vc + (size_t)(h / group) * c->n_ctx * c->d;
+            double mx = -INFINITY, sum = 0;
+            for (int j = 0; j <= hi; j++) {
+                double dot = 0;
+                for (int i = 0; i < c->d; i++)
+                    dot += (double)q[(size_t)h * c->d + i] * kh[(size_t)j * c->d + i];
+                s[j] = dot / sqrt((double)c->d);
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int j = 0; j <= hi; j++)
+                sum += s[j] = exp(s[j] - mx);
+            for (int i = 0; i < c->d; i++) {
+                double o = 0;
+                for (int j = 0; j <= hi; j++)
+                    o += s[j] * vh[(size_t)j * c->d + i];
+                worst = fmax(worst, fabs(got[(size_t)h * c->d + i] - o / sum));
+            }
+        }
+    }
+    mlxn_buffer *all[] = {pos, bq, out, k, v, bkt, bvt};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+        mlxn_buffer_destroy(all[i]);
+    float *host[] = {q, got, kt, vt, kc, vc};
+    for (unsigned i = 0; i < sizeof host / sizeof host[0]; i++)
+        free(host[i]);
+    free(s);
+    return worst;
+}
+
+/* One scratch for decode calls of different shapes (specialised and
+ * generic head dims, both dtypes, head batches): each call is right, and
+ * the arrival counters are zero after each. */
+TEST(decode_scratch_shared_by_shapes)
+{
+    mlxn_device *dev = test_device();
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    static const dec_case cases[] = {
+        {8, 2, 64, 700, 650, MLXN_DTYPE_F16},  {32, 8, 8, 300, 299, MLXN_DTYPE_F32},
+        {12, 1, 128, 4000, 3999, MLXN_DTYPE_F16}, {17, 1, 72, 900, 5, MLXN_DTYPE_F16},
+        {8, 4, 8, 512, 511, MLXN_DTYPE_F16},   {8, 2, 64, 700, 123, MLXN_DTYPE_F16},
+    };
+    size_t sb = 0;
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t b = mlxn_attention_scratch_bytes(1, cases[i].n_heads, cases[i].d, cases[i].n_ctx);
+        sb = b > sb ? b : sb;
+    }
+    int64_t ss[1] = {(int64_t)(sb / 4)};
+    mlxn_buffer *scratch = NULL;
+    REQUIRE_OK(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F32, 1, ss, &scratch));
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const dec_case *c = &cases[i];
+        double worst = decode_error(dev, enc, scratch, c);
+        double tol = c->dt == MLXN_DTYPE_F16 ? 2e-3 : 1e-4;
+        CHECK_MSG(worst >= 0 && worst <= tol, "case %u (%d heads / %d, d %d, pos %d): "
+                  "max |out - ref| = %g (%s)", i, c->n_heads, c->n_kv, c->d, c->pos, worst,
+                  worst < 0 ? mlxn_last_error(dev) : "");
+        uint32_t counters[MLXN_ATTENTION_SCRATCH_COUNTER_BYTES / 4];
+        REQUIRE_OK(mlxn_buffer_read(scratch, 0, counters, sizeof counters));
+        int nonzero = 0;
+        for (unsigned w = 0; w < sizeof counters / sizeof counters[0]; w++)
+            nonzero += counters[w] != 0;
+        CHECK_MSG(nonzero == 0, "case %u: %d arrival counters left non-zero", i, nonzero);
+    }
+    mlxn_buffer_destroy(scratch);
     mlxn_encoder_destroy(enc);
 }

@@ -1,8 +1,10 @@
 /*
  * attention.c: CPU kernels of the KV-cache write and attention: one generic
- * implementation behind every dtype and head-dim name. Decode writes the
- * same per-split partial softmax to scratch as the CUDA kernel and the
- * combine kernel merges it; prefill runs an online softmax per query row.
+ * implementation behind every dtype and head-dim name (the specialised
+ * ones and *_generic). Decode writes the same per-split partial softmax to
+ * scratch as the CUDA kernel, then merges the splits into the output as
+ * the CUDA kernel's last block does (the arrival counters are not needed
+ * and stay untouched); prefill runs an online softmax per query row.
  * Scores and sums are f32 (dot products accumulate in f64).
  */
 #include "cpu/cpu_kernel.h"
@@ -60,7 +62,7 @@ typedef struct attn_job {
     int f16;
     int64_t pos;
     float *scratch;        /* decode partials, see params/attention.h */
-    float *out;            /* (n_tokens, n_heads, head_dim) */
+    float *out;            /* (n_tokens, n_heads, head_dim) f32 */
     mlxn_attn_kparams p;
 } attn_job;
 
@@ -110,6 +112,7 @@ static void decode_items(void *arg, int64_t begin, int64_t end)
     const mlxn_attn_kparams *p = &j->p;
     uint32_t d = p->head_dim, group = p->n_heads / p->n_kv_heads;
     float *sm = j->scratch + mlxn_attn_scratch_m(p), *sl = j->scratch + mlxn_attn_scratch_l(p);
+    float *so = j->scratch + mlxn_attn_scratch_o(p);
     for (int64_t it = begin; it < end; it++) {
         uint32_t y = (uint32_t)(it / p->n_splits), s = (uint32_t)(it % p->n_splits);
         uint32_t kvh = y / p->head_batches, hb = y % p->head_batches;
@@ -119,8 +122,7 @@ static void decode_items(void *arg, int64_t begin, int64_t end)
              hh < group && hh < (hb + 1) * p->heads_per_block; hh++) {
             uint32_t h = kvh * group + hh;
             uint64_t at = (uint64_t)h * p->n_splits + s;
-            attend(j, j->q + (uint64_t)h * d, kvh, c0, c1, &sm[at], &sl[at],
-                   j->scratch + at * d);
+            attend(j, j->q + (uint64_t)h * d, kvh, c0, c1, &sm[at], &sl[at], so + at * d);
         }
     }
 }
@@ -132,9 +134,41 @@ static void attn_setup(attn_job *j, void **args, int f16, int decode)
     j->v = MLXN_ARG_PTR(const void, 2);
     j->pos = mlxn_attn_pos(MLXN_ARG_PTR(const int32_t, 3));
     j->scratch = decode ? MLXN_ARG_PTR(float, 4) : NULL;
-    j->out = decode ? NULL : MLXN_ARG_PTR(float, 4);
-    j->p = MLXN_ARG_VAL(mlxn_attn_kparams, 5);
+    j->out = MLXN_ARG_PTR(float, decode ? 5 : 4);
+    j->p = MLXN_ARG_VAL(mlxn_attn_kparams, decode ? 6 : 5);
     j->f16 = f16;
+}
+
+/* Combine: item = query head. out[h] = sum over splits with keys of
+ * exp(m_s - M) * o_s / sum of exp(m_s - M) * l_s (zeros if none). */
+static void combine_heads(void *arg, int64_t begin, int64_t end)
+{
+    const attn_job *j = arg;
+    const mlxn_attn_kparams *p = &j->p;
+    const float *sm = j->scratch + mlxn_attn_scratch_m(p), *sl = j->scratch + mlxn_attn_scratch_l(p);
+    const float *so = j->scratch + mlxn_attn_scratch_o(p);
+    uint32_t d = p->head_dim;
+    for (int64_t h = begin; h < end; h++) {
+        const uint64_t base = (uint64_t)h * p->n_splits;
+        float mx = -INFINITY, total = 0.0f;
+        for (uint32_t s = 0; s < p->n_splits; s++)
+            if (sl[base + s] > 0.0f && sm[base + s] > mx)
+                mx = sm[base + s];
+        float *o = j->out + (uint64_t)h * d;
+        for (uint32_t i = 0; i < d; i++)
+            o[i] = 0.0f;
+        for (uint32_t s = 0; s < p->n_splits; s++) {
+            if (!(sl[base + s] > 0.0f))
+                continue;
+            float w = expf(sm[base + s] - mx);
+            total += w * sl[base + s];
+            for (uint32_t i = 0; i < d; i++)
+                o[i] += w * so[(base + s) * d + i];
+        }
+        float inv = total > 0.0f ? 1.0f / total : 0.0f;
+        for (uint32_t i = 0; i < d; i++)
+            o[i] *= inv;
+    }
 }
 
 static void decode(mlxn__cpu_ctx *ctx, void **args, int f16)
@@ -143,52 +177,22 @@ static void decode(mlxn__cpu_ctx *ctx, void **args, int f16)
     attn_setup(&j, args, f16, 1);
     int64_t items = (int64_t)j.p.n_kv_heads * j.p.head_batches * j.p.n_splits;
     mlxn__cpu_parallel_for(ctx, items, 1, decode_items, &j);
+    mlxn__cpu_parallel_for(ctx, j.p.n_heads, 1, combine_heads, &j);
 }
 
-/* args: q, k_cache, v_cache, pos, scratch, mlxn_attn_kparams */
+/* args: q, k_cache, v_cache, pos, scratch, out, mlxn_attn_kparams */
 MLXN_CPU_KERNEL(attn_decode_f16_d64) { decode(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_decode_f16_d80) { decode(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_decode_f16_d96) { decode(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_decode_f16_d128) { decode(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_decode_f16_d256) { decode(ctx, args, 1); }
+MLXN_CPU_KERNEL(attn_decode_f16_generic) { decode(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_decode_f32_d64) { decode(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_decode_f32_d80) { decode(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_decode_f32_d96) { decode(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_decode_f32_d128) { decode(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_decode_f32_d256) { decode(ctx, args, 0); }
-
-/* args: scratch, out, mlxn_attn_kparams. out[h] = sum over splits with
- * keys of exp(m_s - M) * o_s / sum of exp(m_s - M) * l_s (zeros if none). */
-MLXN_CPU_KERNEL(attn_decode_combine)
-{
-    (void)ctx;
-    const float *sc = MLXN_ARG_PTR(const float, 0);
-    float *out = MLXN_ARG_PTR(float, 1);
-    mlxn_attn_kparams p = MLXN_ARG_VAL(mlxn_attn_kparams, 2);
-    const float *sm = sc + mlxn_attn_scratch_m(&p), *sl = sc + mlxn_attn_scratch_l(&p);
-    uint32_t d = p.head_dim;
-    for (uint32_t h = 0; h < p.n_heads; h++) {
-        const uint64_t base = (uint64_t)h * p.n_splits;
-        float mx = -INFINITY, total = 0.0f;
-        for (uint32_t s = 0; s < p.n_splits; s++)
-            if (sl[base + s] > 0.0f && sm[base + s] > mx)
-                mx = sm[base + s];
-        float *o = out + (uint64_t)h * d;
-        for (uint32_t i = 0; i < d; i++)
-            o[i] = 0.0f;
-        for (uint32_t s = 0; s < p.n_splits; s++) {
-            if (!(sl[base + s] > 0.0f))
-                continue;
-            float w = expf(sm[base + s] - mx);
-            total += w * sl[base + s];
-            for (uint32_t i = 0; i < d; i++)
-                o[i] += w * sc[(base + s) * d + i];
-        }
-        float inv = total > 0.0f ? 1.0f / total : 0.0f;
-        for (uint32_t i = 0; i < d; i++)
-            o[i] *= inv;
-    }
-}
+MLXN_CPU_KERNEL(attn_decode_f32_generic) { decode(ctx, args, 0); }
 
 /* Prefill: item = t * n_heads + h. */
 static void prefill_rows(void *arg, int64_t begin, int64_t end)
@@ -222,8 +226,10 @@ MLXN_CPU_KERNEL(attn_prefill_f16_d80) { prefill(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_prefill_f16_d96) { prefill(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_prefill_f16_d128) { prefill(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_prefill_f16_d256) { prefill(ctx, args, 1); }
+MLXN_CPU_KERNEL(attn_prefill_f16_generic) { prefill(ctx, args, 1); }
 MLXN_CPU_KERNEL(attn_prefill_f32_d64) { prefill(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_prefill_f32_d80) { prefill(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_prefill_f32_d96) { prefill(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_prefill_f32_d128) { prefill(ctx, args, 0); }
 MLXN_CPU_KERNEL(attn_prefill_f32_d256) { prefill(ctx, args, 0); }
+MLXN_CPU_KERNEL(attn_prefill_f32_generic) { prefill(ctx, args, 0); }

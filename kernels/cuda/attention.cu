@@ -1,18 +1,20 @@
 /*
  * attention.cu: the KV-cache write and split-K decode attention
- * (flash-decoding) with its combine kernel. Prefill is in
- * attention_prefill.cu.
+ * (flash-decoding) for the specialised head dims. Prefill is in
+ * attention_prefill.cu, the kernels for any even head dim in
+ * attention_generic.cu.
  *
  * Decode: the grid is (n_splits, n_kv_heads * head_batches), fixed for a
  * cache size; each block reads the position, derives its chunk of the key
  * range and streams that chunk of K and V once through shared memory (a
  * cp.async pipeline) for the query heads of one KV head (grouped-query
  * attention), keeping an online softmax per head. It writes the chunk's
- * unnormalised output, maximum and sum of exponentials to scratch;
- * attn_decode_combine rescales and sums the chunks per head. f16 caches
- * use tensor cores: up to 16 heads are the rows of an m16n8k16 tile and
- * each warp owns 16 keys of every 64-key tile with its own softmax state
- * (merged through shared memory at the end). f32 caches use CUDA cores.
+ * unnormalised output, maximum and sum of exponentials to scratch; the
+ * last block of each row to finish rescales and sums the chunks into the
+ * output (dec_finish in attention_common.cuh). f16 caches use tensor
+ * cores: up to 16 heads are the rows of an m16n8k16 tile and each warp
+ * owns 16 keys of every 64-key tile with its own softmax state (merged
+ * through shared memory at the end). f32 caches use CUDA cores.
  * Follows Dao et al., "Flash-Decoding for long-context inference" (2023).
  */
 #include "attention_common.cuh"
@@ -67,11 +69,9 @@ __device__ __forceinline__ void dec_load(unsigned char *ks, const T *kb, const T
  * the head dim, partial sums meet in shared memory), warp w keeps the
  * softmax of heads w, w + 4, then thread = output dim for P V. */
 template <typename T, int D>
-__device__ void attn_decode(const float *q, const T *kc, const T *vc, const int32_t *posp,
-                            float *scratch, mlxn_attn_kparams p)
+__device__ void dec_body_f32(const dec_job &j, const float *q, const T *kc, const T *vc,
+                             float *scratch, const mlxn_attn_kparams &p, unsigned char *smem)
 {
-    extern __shared__ __align__(16) unsigned char smem[];
-    MLXN_PDL_ENTER();
     constexpr int ES = (int)sizeof(T), ROW = D * ES + 16, CPR = D * ES / 16, EPC = 16 / ES;
     constexpr int STAGES = (int)mlxn_attn_decode_stages(D, ES);
     constexpr int DPT = (D + DEC_NT - 1) / DEC_NT, HPW = DEC_HB / DEC_NW;
@@ -82,30 +82,17 @@ __device__ void attn_decode(const float *q, const T *kc, const T *vc, const int3
     float *alpha = ps + DEC_TK * DEC_HB;    /* (HB) rescale factors */
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const uint32_t split = blockIdx.x, kvh = blockIdx.y / p.head_batches;
-    const uint32_t group = p.n_heads / p.n_kv_heads;
-    const uint32_t hl0 = (blockIdx.y % p.head_batches) * p.heads_per_block;
-    if (hl0 >= group)
-        return;
-    const int nh = (int)min(p.heads_per_block, group - hl0);
-    const uint32_t h0 = kvh * group + hl0;
+    const int nh = j.nh;
+    const uint32_t h0 = j.h0, split = j.split;
+    const int64_t c0 = j.c0, c1 = j.c1;
     float *sm = scratch + mlxn_attn_scratch_m(&p), *sl = scratch + mlxn_attn_scratch_l(&p);
-    int64_t c0, c1;
-    mlxn_attn_split_range(&p, mlxn_attn_pos(posp), split, &c0, &c1);
-    if (c0 >= c1) {
-        if (tid < nh) {
-            uint64_t at = (uint64_t)(h0 + tid) * p.n_splits + split;
-            sm[at] = -INFINITY;
-            sl[at] = 0.0f;
-        }
-        return;
-    }
+    float *so = scratch + mlxn_attn_scratch_o(&p);
     for (int i = tid; i < DEC_HB * D; i += DEC_NT)
         sq[i] = i < nh * D ? q[(uint64_t)h0 * D + i] * p.scale : 0.0f;
     for (int i = tid; i < DEC_TK * DEC_HB; i += DEC_NT)
         ps[i] = 0.0f;
 
-    const T *kb = kc + (uint64_t)kvh * p.n_ctx * D, *vb = vc + (uint64_t)kvh * p.n_ctx * D;
+    const T *kb = kc + (uint64_t)j.kvh * p.n_ctx * D, *vb = vc + (uint64_t)j.kvh * p.n_ctx * D;
     const int n_tiles = (int)((c1 - c0 + DEC_TK - 1) / DEC_TK);
     float m_run[HPW], l_run[HPW], acc[DEC_HB][DPT];
 #pragma unroll
@@ -227,7 +214,7 @@ __device__ void attn_decode(const float *q, const T *kc, const T *vc, const int3
 #pragma unroll
             for (int h = 0; h < DEC_HB; h++)
                 if (h < nh)
-                    scratch[((uint64_t)(h0 + h) * p.n_splits + split) * D + d] = acc[h][i];
+                    so[((uint64_t)(h0 + h) * p.n_splits + split) * D + d] = acc[h][i];
         }
     }
 #pragma unroll
@@ -247,38 +234,23 @@ __device__ void attn_decode(const float *q, const T *kc, const T *vc, const int3
  * and accumulates O += P V, exactly as a prefill warp (see
  * attention_prefill.cu for the fragment layouts). The four warps' states
  * merge through shared memory at the end. */
-template <int D>
-__device__ void attn_decode_f16(const float *q, const __half *kc, const __half *vc,
-                                const int32_t *posp, float *scratch, mlxn_attn_kparams p)
+template <int D, int STAGES>
+__device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
+                             const __half *vc, float *scratch, const mlxn_attn_kparams &p,
+                             unsigned char *smem)
 {
-    extern __shared__ __align__(16) unsigned char smem[];
-    MLXN_PDL_ENTER();
     constexpr int TK = MLXN_ATTN_DECODE_TK_F16, ROWH = D + 8, ROWB = 2 * ROWH, NTO = D / 8;
-    constexpr int STAGES = (int)mlxn_attn_decode_stages_f16(D);
     unsigned char *tiles = smem;                                /* STAGES x {K, V} x (TK, ROWB) */
     __half *qs = (__half *)(smem + STAGES * 2 * TK * ROWB);     /* (16, ROWH) */
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t4 = lane & 3;
-    const uint32_t split = blockIdx.x, kvh = blockIdx.y / p.head_batches;
-    const uint32_t group = p.n_heads / p.n_kv_heads;
-    const uint32_t hl0 = (blockIdx.y % p.head_batches) * p.heads_per_block;
-    if (hl0 >= group)
-        return;
-    const int nh = (int)min(p.heads_per_block, group - hl0);
-    const uint32_t h0 = kvh * group + hl0;
+    const int nh = j.nh;
+    const uint32_t h0 = j.h0, split = j.split;
+    const int64_t c0 = j.c0, c1 = j.c1;
     float *sm = scratch + mlxn_attn_scratch_m(&p), *sl = scratch + mlxn_attn_scratch_l(&p);
-    int64_t c0, c1;
-    mlxn_attn_split_range(&p, mlxn_attn_pos(posp), split, &c0, &c1);
-    if (c0 >= c1) {
-        if (tid < nh) {
-            uint64_t at = (uint64_t)(h0 + tid) * p.n_splits + split;
-            sm[at] = -INFINITY;
-            sl[at] = 0.0f;
-        }
-        return;
-    }
-    const __half *kb = kc + (uint64_t)kvh * p.n_ctx * D, *vb = vc + (uint64_t)kvh * p.n_ctx * D;
+    float *so = scratch + mlxn_attn_scratch_o(&p);
+    const __half *kb = kc + (uint64_t)j.kvh * p.n_ctx * D, *vb = vc + (uint64_t)j.kvh * p.n_ctx * D;
     const int n_tiles = (int)((c1 - c0 + TK - 1) / TK);
     float o[NTO][4], m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.0f, 0.0f};
 #pragma unroll
@@ -417,7 +389,7 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
             l += sw * lw[w * 16 + r];
         }
         uint64_t at = (uint64_t)(h0 + r) * p.n_splits + split;
-        scratch[at * D + d] = acc;
+        so[at * D + d] = acc;
         if (d == 0) {
             sm[at] = mmax;
             sl[at] = l;
@@ -425,50 +397,51 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
     }
 }
 
-/* args: q, k_cache, v_cache, pos, scratch, mlxn_attn_kparams */
-MLXN_KERNEL(attn_decode_f16_d64)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode_f16<64>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f16_d80)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode_f16<80>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f16_d96)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode_f16<96>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f16_d128)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode_f16<128>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f16_d256)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode_f16<256>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f32_d64)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode<float, 64>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f32_d80)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode<float, 80>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f32_d96)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode<float, 96>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f32_d128)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode<float, 128>(q, k, v, pos, scratch, p); }
-MLXN_KERNEL(attn_decode_f32_d256)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, mlxn_attn_kparams p) { attn_decode<float, 256>(q, k, v, pos, scratch, p); }
-
-/* args: scratch, out, mlxn_attn_kparams. One block per query head:
- * out = sum_s w_s o_s / sum_s w_s l_s with w_s = exp(m_s - max m) over the
- * splits that saw keys (l_s > 0); zeros when none did. */
-MLXN_KERNEL(attn_decode_combine)(const float *scratch, float *out, mlxn_attn_kparams p)
+/* Both decode kernels: the block's chunk (or the empty-chunk marker),
+ * then the count and, in the row's last block, the combine. */
+template <int D, int STAGES = (int)mlxn_attn_decode_stages_f16(D)>
+__device__ void attn_decode_f16(const float *q, const __half *kc, const __half *vc,
+                                const int32_t *posp, float *scratch, float *out,
+                                mlxn_attn_kparams p)
 {
-    __shared__ float w[MLXN_ATTN_MAX_SPLITS];
-    __shared__ float red[32];
+    extern __shared__ __align__(16) unsigned char smem[];
     MLXN_PDL_ENTER();
-    const uint32_t h = blockIdx.x, ns = p.n_splits, d = p.head_dim;
-    if (h >= p.n_heads)
+    dec_job j;
+    if (!dec_setup(j, posp, p))
         return;
-    const float *sm = scratch + mlxn_attn_scratch_m(&p) + (uint64_t)h * ns;
-    const float *sl = scratch + mlxn_attn_scratch_l(&p) + (uint64_t)h * ns;
-    const float *so = scratch + (uint64_t)h * ns * d;
-    float mx = -INFINITY;
-    for (uint32_t s = threadIdx.x; s < ns; s += blockDim.x)
-        if (sl[s] > 0.0f)
-            mx = fmaxf(mx, sm[s]);
-    mx = attn_block_max(mx, red);
-    float tot = 0.0f;
-    for (uint32_t s = threadIdx.x; s < ns; s += blockDim.x) {
-        float ws = sl[s] > 0.0f ? __expf(sm[s] - mx) : 0.0f;
-        w[s] = ws;
-        tot += ws * sl[s];
-    }
-    tot = mlxn_block_sum(tot, red); /* its barriers also publish w */
-    float inv = tot > 0.0f ? 1.0f / tot : 0.0f;
-    for (uint32_t i = threadIdx.x; i < d; i += blockDim.x) {
-        float acc = 0.0f;
-        for (uint32_t s = 0; s < ns; s++)
-            if (w[s] != 0.0f)
-                acc += w[s] * so[(uint64_t)s * d + i];
-        out[(uint64_t)h * d + i] = acc * inv;
-    }
+    if (j.c0 < j.c1)
+        dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, p, smem);
+    else
+        dec_empty(j, scratch, p);
+    /* batches of 16 cost about 200 registers: only where shared memory
+     * allows one block per multiprocessor anyway (head_dim >= 128) */
+    dec_finish<(D >= 128 ? 16 : 8)>(j, scratch, out, p);
 }
+
+template <typename T, int D>
+__device__ void attn_decode(const float *q, const T *kc, const T *vc, const int32_t *posp,
+                            float *scratch, float *out, mlxn_attn_kparams p)
+{
+    extern __shared__ __align__(16) unsigned char smem[];
+    MLXN_PDL_ENTER();
+    dec_job j;
+    if (!dec_setup(j, posp, p))
+        return;
+    if (j.c0 < j.c1)
+        dec_body_f32<T, D>(j, q, kc, vc, scratch, p, smem);
+    else
+        dec_empty(j, scratch, p);
+    dec_finish<8>(j, scratch, out, p);
+}
+
+/* args: q, k_cache, v_cache, pos, scratch, out, mlxn_attn_kparams */
+MLXN_KERNEL(attn_decode_f16_d64)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<64>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f16_d80)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<80>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f16_d96)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<96>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f16_d128)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<128>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f16_d256)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<256>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f32_d64)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 64>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f32_d80)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 80>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f32_d96)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 96>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f32_d128)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 128>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f32_d256)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 256>(q, k, v, pos, scratch, out, p); }

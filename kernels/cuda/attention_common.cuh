@@ -1,8 +1,10 @@
 /*
- * attention_common.cuh: device helpers of the attention kernels: 16-byte
- * asynchronous copies into shared memory (with zero fill), warp and block
- * reductions, loads of 16-byte chunks of f16 or f32 as floats, and the
- * ldmatrix / mma.sync wrappers of the tensor-core prefill.
+ * attention_common.cuh: device helpers of the attention kernels: 16- and
+ * 4-byte asynchronous copies into shared memory (with zero fill), warp and
+ * block reductions, loads of 16-byte chunks of f16 or f32 as floats, the
+ * ldmatrix / mma.sync wrappers of the tensor-core kernels, the prefill
+ * masking helpers, and the decode block's bookkeeping: which heads and keys
+ * it owns, and the combine run by the last block of each row.
  */
 #ifndef MLXN_ATTENTION_COMMON_CUH
 #define MLXN_ATTENTION_COMMON_CUH
@@ -16,6 +18,15 @@ __device__ __forceinline__ void attn_cp_async16(void *dst, const void *src, int 
 {
     unsigned s = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(src), "r"(bytes)
+                 : "memory");
+}
+
+/* Copy 4 bytes global -> shared (.ca: the only 4-byte form); bytes == 0
+ * writes zeros and reads nothing. */
+__device__ __forceinline__ void attn_cp_async4(void *dst, const void *src, int bytes)
+{
+    unsigned s = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(s), "l"(src), "r"(bytes)
                  : "memory");
 }
 
@@ -105,6 +116,192 @@ __device__ __forceinline__ uint32_t attn_pack_half2(float x, float y)
 {
     __half2 h = __floats2half2_rn(x, y);
     return *(uint32_t *)&h;
+}
+
+/* ---- prefill masking ------------------------------------------------------------ */
+/* Keys [*lo, *hi] that some query of rows [q0, q0 + nq) sees; 0 if none. */
+__device__ __forceinline__ int pf_block_range(const mlxn_attn_kparams &p, int64_t pos, int q0,
+                                              int nq, int64_t *lo, int64_t *hi)
+{
+    int64_t lo0, hi0, lo1, hi1;
+    mlxn_attn_key_range(pos + q0, p.n_ctx, p.window, &lo0, &hi0);
+    mlxn_attn_key_range(pos + q0 + nq - 1, p.n_ctx, p.window, &lo1, &hi1);
+    *lo = lo0;
+    *hi = hi1;
+    return lo0 <= hi1;
+}
+
+/* Is key visible to the query at qpos (keys past hi are not loaded)? */
+__device__ __forceinline__ bool pf_visible(int64_t key, int64_t qpos, int64_t hi, int32_t window)
+{
+    return key <= hi && key <= qpos && (window <= 0 || key > qpos - window);
+}
+
+/* Zeros for the rows of a block whose queries see no key. */
+__device__ __forceinline__ void pf_zero(float *out, const mlxn_attn_kparams &p, int q0, int nq,
+                                        uint32_t h)
+{
+    for (int i = threadIdx.x; i < nq * (int)p.head_dim; i += blockDim.x) {
+        int r = i / (int)p.head_dim, d = i % (int)p.head_dim;
+        out[((uint64_t)(q0 + r) * p.n_heads + h) * p.head_dim + d] = 0.0f;
+    }
+}
+
+/* ---- decode bookkeeping ----------------------------------------------------------
+ * Block (split, row) of the decode grid: row = KV head * head_batches +
+ * head batch. Each block writes its chunk's partial softmax to scratch,
+ * then counts itself in on the row's counter; the block that arrives last
+ * merges the row's splits into `out` and sets the counter back to zero,
+ * so the counters are zero again when the kernel ends. */
+typedef struct dec_job {
+    uint32_t split, row, kvh, h0; /* h0: first query head of the block */
+    int nh;                       /* query heads of the block */
+    int64_t c0, c1;               /* keys [c0, c1) of the chunk */
+} dec_job;
+
+/* Fill j; false when the row has no query heads (the block does nothing). */
+__device__ __forceinline__ bool dec_setup(dec_job &j, const int32_t *posp,
+                                          const mlxn_attn_kparams &p)
+{
+    const uint32_t group = p.n_heads / p.n_kv_heads;
+    j.split = blockIdx.x;
+    j.row = blockIdx.y;
+    j.kvh = j.row / p.head_batches;
+    const uint32_t hl0 = (j.row % p.head_batches) * p.heads_per_block;
+    if (hl0 >= group)
+        return false;
+    j.nh = (int)min(p.heads_per_block, group - hl0);
+    j.h0 = j.kvh * group + hl0;
+    mlxn_attn_split_range(&p, mlxn_attn_pos(posp), j.split, &j.c0, &j.c1);
+    return true;
+}
+
+/* An empty chunk: max -inf and sum 0 (the combine gives it weight 0). */
+__device__ __forceinline__ void dec_empty(const dec_job &j, float *scratch,
+                                          const mlxn_attn_kparams &p)
+{
+    if ((int)threadIdx.x < j.nh) {
+        uint64_t at = (uint64_t)(j.h0 + threadIdx.x) * p.n_splits + j.split;
+        scratch[mlxn_attn_scratch_m(&p) + at] = -INFINITY;
+        scratch[mlxn_attn_scratch_l(&p) + at] = 0.0f;
+    }
+}
+
+/* Component e of a float4 / float2 (e is a constant after unrolling). */
+__device__ __forceinline__ float attn_vc(const float4 &v, int e)
+{
+    return e == 0 ? v.x : e == 1 ? v.y : e == 2 ? v.z : v.w;
+}
+__device__ __forceinline__ float attn_vc(const float2 &v, int e) { return e == 0 ? v.x : v.y; }
+__device__ __forceinline__ void attn_vstore(float4 *p, const float *a)
+{
+    *p = make_float4(a[0], a[1], a[2], a[3]);
+}
+__device__ __forceinline__ void attn_vstore(float2 *p, const float *a) { *p = make_float2(a[0], a[1]); }
+
+/* Combine of one head's N output floats (a float4 or float2 column of
+ * every split): out = sum_s w_s o_s / sum_s w_s l_s, w_s = exp(m_s - M),
+ * over the splits with l_s > 0 (zeros when none). Each thread loads the
+ * maxima, sums and its outputs of B splits at once (one memory round trip
+ * for up to B splits; B = 16 costs about 200 registers) and keeps a
+ * running maximum M across batches. A split of weight 0 adds nothing
+ * whatever its (unwritten) output holds. */
+template <typename V, int N, int B>
+__device__ __forceinline__ void dec_combine_item(const V *src, uint32_t stride, const float *gm,
+                                                 const float *gl, uint32_t ns, V *dst)
+{
+    float acc[N], mrun = -INFINITY, lrun = 0.0f;
+#pragma unroll
+    for (int e = 0; e < N; e++)
+        acc[e] = 0.0f;
+    for (uint32_t s0 = 0; s0 < ns; s0 += B) {
+        V v[B];
+        float m[B], l[B];
+#pragma unroll
+        for (int k = 0; k < B; k++) {
+            bool in = s0 + k < ns;
+            v[k] = in ? __ldcg(src + (uint64_t)(s0 + k) * stride) : V{};
+            m[k] = in ? __ldcg(gm + s0 + k) : -INFINITY;
+            l[k] = in ? __ldcg(gl + s0 + k) : 0.0f;
+        }
+        float mx = mrun;
+#pragma unroll
+        for (int k = 0; k < B; k++)
+            mx = l[k] > 0.0f ? fmaxf(mx, m[k]) : mx;
+        if (mx == -INFINITY)
+            continue; /* no split with keys yet */
+        float a = __expf(mrun - mx); /* 0 while mrun is -inf */
+        lrun *= a;
+#pragma unroll
+        for (int e = 0; e < N; e++)
+            acc[e] *= a;
+#pragma unroll
+        for (int k = 0; k < B; k++) {
+            float w = l[k] > 0.0f ? __expf(m[k] - mx) : 0.0f;
+            lrun += w * l[k];
+#pragma unroll
+            for (int e = 0; e < N; e++)
+                acc[e] += w != 0.0f ? w * attn_vc(v[k], e) : 0.0f;
+        }
+        mrun = mx;
+    }
+    float inv = lrun > 0.0f ? 1.0f / lrun : 0.0f;
+#pragma unroll
+    for (int e = 0; e < N; e++)
+        acc[e] *= inv;
+    attn_vstore(dst, acc);
+}
+
+/* Add v to *p with acquire-release semantics at GPU scope; returns the old
+ * value. */
+__device__ __forceinline__ unsigned attn_atom_add_acq_rel(unsigned *p, unsigned v)
+{
+    unsigned old;
+    asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], %2;\n"
+                 : "=r"(old)
+                 : "l"(p), "r"(v)
+                 : "memory");
+    return old;
+}
+
+/* Count the block in; the last block of the row to arrive combines the
+ * splits of its heads into out (dec_combine_item). Ordering: the barrier
+ * puts every thread's partials before thread 0's acquire-release count
+ * (release is cumulative), and the last block's barrier passes the
+ * acquire on to its threads; the pattern of cooperative groups' grid sync
+ * with the fences folded into the atomic. B: splits per load batch. */
+template <int B>
+__device__ __noinline__ void dec_finish(const dec_job &j, float *scratch, float *out,
+                                        const mlxn_attn_kparams &p)
+{
+    __shared__ int last;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        unsigned *cnt = (unsigned *)scratch + j.row;
+        int is_last = attn_atom_add_acq_rel(cnt, 1u) == p.n_splits - 1;
+        if (is_last)
+            atomicExch(cnt, 0u); /* every other block of the row has counted */
+        last = is_last;
+    }
+    __syncthreads();
+    if (!last)
+        return;
+    const uint32_t ns = p.n_splits, d = p.head_dim;
+    const float *go = scratch + mlxn_attn_scratch_o(&p);
+    const float *gm = scratch + mlxn_attn_scratch_m(&p), *gl = scratch + mlxn_attn_scratch_l(&p);
+    const uint32_t vec = d % 4 == 0 ? 4 : 2, nv = d / vec;
+    for (uint32_t i = threadIdx.x; i < (uint32_t)j.nh * nv; i += blockDim.x) {
+        const uint32_t h = j.h0 + i / nv, c = i % nv;
+        const float *src = go + (uint64_t)h * ns * d;
+        if (vec == 4)
+            dec_combine_item<float4, 4, B>((const float4 *)src + c, nv, gm + (uint64_t)h * ns,
+                                        gl + (uint64_t)h * ns, ns,
+                                        (float4 *)(out + (uint64_t)h * d) + c);
+        else
+            dec_combine_item<float2, 2, B>((const float2 *)src + c, nv, gm + (uint64_t)h * ns,
+                                        gl + (uint64_t)h * ns, ns,
+                                        (float2 *)(out + (uint64_t)h * d) + c);
+    }
 }
 
 #endif /* MLXN_ATTENTION_COMMON_CUH */

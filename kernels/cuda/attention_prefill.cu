@@ -11,24 +11,6 @@
 
 #define PF_NT MLXN_ATTN_PREFILL_THREADS
 
-/* Keys [*lo, *hi] that some query of rows [q0, q0 + nq) sees; 0 if none. */
-__device__ __forceinline__ int pf_block_range(const mlxn_attn_kparams &p, int64_t pos, int q0,
-                                              int nq, int64_t *lo, int64_t *hi)
-{
-    int64_t lo0, hi0, lo1, hi1;
-    mlxn_attn_key_range(pos + q0, p.n_ctx, p.window, &lo0, &hi0);
-    mlxn_attn_key_range(pos + q0 + nq - 1, p.n_ctx, p.window, &lo1, &hi1);
-    *lo = lo0;
-    *hi = hi1;
-    return lo0 <= hi1;
-}
-
-/* Is key visible to the query at qpos (keys past hi are not loaded)? */
-__device__ __forceinline__ bool pf_visible(int64_t key, int64_t qpos, int64_t hi, int32_t window)
-{
-    return key <= hi && key <= qpos && (window <= 0 || key > qpos - window);
-}
-
 /* Copy keys [kstart, kstart + BK) of K and V (zeros past kend) into a stage
  * of rows of ROWB bytes. */
 template <typename T, int D, int BK, int ROWB>
@@ -44,16 +26,6 @@ __device__ __forceinline__ void pf_load(unsigned char *ks, const T *kb, const T 
         uint64_t off = (uint64_t)(ok ? key : kstart) * D * sizeof(T) + (uint64_t)ch * 16;
         attn_cp_async16(ks + r * ROWB + ch * 16, (const unsigned char *)kb + off, ok ? 16 : 0);
         attn_cp_async16(vs + r * ROWB + ch * 16, (const unsigned char *)vb + off, ok ? 16 : 0);
-    }
-}
-
-/* Zeros for the rows of a block whose queries see no key. */
-__device__ __forceinline__ void pf_zero(float *out, const mlxn_attn_kparams &p, int q0, int nq,
-                                        uint32_t h)
-{
-    for (int i = threadIdx.x; i < nq * (int)p.head_dim; i += PF_NT) {
-        int r = i / (int)p.head_dim, d = i % (int)p.head_dim;
-        out[((uint64_t)(q0 + r) * p.n_heads + h) * p.head_dim + d] = 0.0f;
     }
 }
 

@@ -26,7 +26,7 @@ typedef struct mlxn_kv_write_kparams {
     uint32_t n_ctx;
 } mlxn_kv_write_kparams;
 
-/* attn_decode_*, attn_decode_combine, attn_prefill_*. */
+/* attn_decode_*, attn_prefill_*. */
 typedef struct mlxn_attn_kparams {
     uint32_t n_tokens;   /* queries (1 for decode) */
     uint32_t n_heads;    /* query heads */
@@ -43,7 +43,8 @@ typedef struct mlxn_attn_kparams {
 } mlxn_attn_kparams;
 
 /* Decode: at most this many query heads share one block's pass over K/V
- * (f16 caches: the 16 rows of a tensor-core tile; f32: 8). */
+ * (f16 caches with a specialised head dim: the 16 rows of a tensor-core
+ * tile; f32 caches and the generic kernels: 8). */
 #define MLXN_ATTN_DECODE_HEADS_F16 16
 #define MLXN_ATTN_DECODE_HEADS 8
 /* Decode: keys per tile (f16: 16 per warp), threads per block. */
@@ -54,10 +55,16 @@ typedef struct mlxn_attn_kparams {
 #define MLXN_ATTN_MAX_SPLITS 256
 /* Decode: keys per split at least this many. */
 #define MLXN_ATTN_MIN_SPLIT_KEYS 32
+/* Decode: arrival counters at the start of the scratch, one per grid row
+ * (n_kv_heads * head_batches rows at most). Zero between calls. */
+#define MLXN_ATTN_COUNTERS 1024
 /* Prefill: query rows per block (f16 caches use tensor cores). */
 #define MLXN_ATTN_PREFILL_BQ_F16 64
 #define MLXN_ATTN_PREFILL_BQ_F32 16
 #define MLXN_ATTN_PREFILL_THREADS 128
+/* Generic kernels (any even head_dim up to this): keys per tile. */
+#define MLXN_ATTN_GENERIC_MAX_DIM 256
+#define MLXN_ATTN_GENERIC_TK 32
 
 /* Keys visible to the query at absolute position qpos: [*lo, *hi]; returns
  * 0 when there are none. Keys past the cache are never visible. */
@@ -101,12 +108,19 @@ MLXN_ATTN_HD uint32_t mlxn_attn_max_splits(uint32_t n_ctx)
     return s < 1 ? 1 : s > MLXN_ATTN_MAX_SPLITS ? MLXN_ATTN_MAX_SPLITS : s;
 }
 
-/* Decode scratch, in floats from the start: partial outputs
- * (n_heads, n_splits, head_dim), then maxima (n_heads, n_splits), then
- * sums of exponentials (n_heads, n_splits). */
+/* Decode scratch, in 4-byte words from the start: arrival counters
+ * (MLXN_ATTN_COUNTERS) u32, then partial outputs (n_heads, n_splits,
+ * head_dim) f32, maxima (n_heads, n_splits) f32 and sums of exponentials
+ * (n_heads, n_splits) f32. The counters sit at a fixed place whatever the
+ * shapes, so calls of any shapes can share one scratch. */
+MLXN_ATTN_HD uint64_t mlxn_attn_scratch_o(const mlxn_attn_kparams *p)
+{
+    (void)p;
+    return MLXN_ATTN_COUNTERS;
+}
 MLXN_ATTN_HD uint64_t mlxn_attn_scratch_m(const mlxn_attn_kparams *p)
 {
-    return (uint64_t)p->n_heads * p->n_splits * p->head_dim;
+    return mlxn_attn_scratch_o(p) + (uint64_t)p->n_heads * p->n_splits * p->head_dim;
 }
 MLXN_ATTN_HD uint64_t mlxn_attn_scratch_l(const mlxn_attn_kparams *p)
 {
@@ -141,13 +155,15 @@ MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem(uint32_t head_dim, uint32_t elem_
     return tiles + 4 * floats;
 }
 
-/* Decode, f16 caches (tensor cores): 3 pipeline stages of 64-key K and V
- * tiles when they fit in 40 KiB, else 2, then the queries (16, head_dim)
- * f16 with padded rows. After the key loop the tile area holds each warp's
- * maxima and sums (warps, 16) f32 and outputs (warps, 16, head_dim) f32. */
+/* Decode, f16 caches (tensor cores): 4 pipeline stages of 64-key K and V
+ * tiles when a stage fits in 36 KiB (head_dim <= 128: three tiles stay in
+ * flight while one is used; measured better than 3 stages at head_dim
+ * 128 on an H200), else 2, then the queries (16, head_dim) f16 with padded
+ * rows. After the key loop the tile area holds each warp's maxima and
+ * sums (warps, 16) f32 and outputs (warps, 16, head_dim) f32. */
 MLXN_ATTN_CONST uint32_t mlxn_attn_decode_stages_f16(uint32_t head_dim)
 {
-    return 2 * MLXN_ATTN_DECODE_TK_F16 * mlxn_attn_smem_row(head_dim, 2) <= 40960 ? 3 : 2;
+    return 2 * MLXN_ATTN_DECODE_TK_F16 * mlxn_attn_smem_row(head_dim, 2) <= 36864 ? 4 : 2;
 }
 MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_f16(uint32_t head_dim)
 {
@@ -180,6 +196,38 @@ MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_smem_f32(uint32_t head_dim)
     return 4 * MLXN_ATTN_PREFILL_BK_F32 * row +
            4 * (MLXN_ATTN_PREFILL_BQ_F32 * head_dim +
                 MLXN_ATTN_PREFILL_BQ_F32 * MLXN_ATTN_PREFILL_BK_F32);
+}
+
+/* Generic kernels: a K or V row in shared memory is head_dim elements
+ * padded to an odd number of 4-byte words, so lanes reading one word of
+ * consecutive rows hit different banks. head_dim is even. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_generic_row_words(uint32_t head_dim, uint32_t elem_bytes)
+{
+    return (head_dim * elem_bytes / 4) | 1u;
+}
+
+/* Generic decode shared memory: two stages of K and V tiles, then the
+ * scaled queries (heads, head_dim) f32, per-warp partial scores (warps,
+ * heads, TK) f32, probabilities (TK, heads) f32 and rescale factors
+ * (heads) f32. */
+MLXN_ATTN_CONST uint32_t mlxn_attn_decode_smem_generic(uint32_t head_dim, uint32_t elem_bytes)
+{
+    uint32_t tiles = 2 * 2 * MLXN_ATTN_GENERIC_TK *
+                     mlxn_attn_generic_row_words(head_dim, elem_bytes) * 4;
+    uint32_t warps = MLXN_ATTN_DECODE_THREADS / 32;
+    uint32_t floats = MLXN_ATTN_DECODE_HEADS * head_dim +
+                      warps * MLXN_ATTN_DECODE_HEADS * MLXN_ATTN_GENERIC_TK +
+                      MLXN_ATTN_GENERIC_TK * MLXN_ATTN_DECODE_HEADS + MLXN_ATTN_DECODE_HEADS;
+    return tiles + 4 * floats;
+}
+
+/* Generic prefill shared memory: two stages of K and V tiles, scaled Q
+ * (BQ, head_dim) f32 and probabilities (BQ, TK) f32 (BQ as f32 prefill). */
+MLXN_ATTN_CONST uint32_t mlxn_attn_prefill_smem_generic(uint32_t head_dim, uint32_t elem_bytes)
+{
+    return 2 * 2 * MLXN_ATTN_GENERIC_TK * mlxn_attn_generic_row_words(head_dim, elem_bytes) * 4 +
+           4 * (MLXN_ATTN_PREFILL_BQ_F32 * head_dim +
+                MLXN_ATTN_PREFILL_BQ_F32 * MLXN_ATTN_GENERIC_TK);
 }
 
 #endif /* MLXN_PARAMS_ATTENTION_H */

@@ -93,6 +93,11 @@ mlxn_status mlxn_device_create(const mlxn_device_params *params,
         return st;
     }
     dev->default_queue->is_default = 1;
+    mlxn_device_info info;
+    memset(&info, 0, sizeof info);
+    dev->multiprocessors = 1;
+    if (dev->be->info(dev, &info) == MLXN_OK && info.multiprocessors > 0)
+        dev->multiprocessors = info.multiprocessors;
     *out = dev;
     return MLXN_OK;
 }

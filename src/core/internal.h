@@ -143,7 +143,15 @@ struct mlxn_device {
     mlxn_queue *default_queue;
     mlxn__profiler *profiler; /* NULL unless params.profile is set */
     atomic_int kernels_loaded; /* every kernel resolved (graph/encoder_fence.c) */
+    int multiprocessors; /* mlxn_device_info.multiprocessors, read once at creation */
 };
+
+/* The device's multiprocessor count (CUDA SMs, CPU worker threads), at
+ * least 1; cached at creation so encode paths make no driver calls. */
+static inline int mlxn__device_multiprocessors(const mlxn_device *dev)
+{
+    return dev->multiprocessors;
+}
 
 /* Record the first fatal device error; later calls report it. */
 void mlxn__device_set_sticky(mlxn_device *dev, mlxn_status status);

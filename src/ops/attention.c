@@ -1,13 +1,18 @@
 /*
  * attention.c: the KV-cache write and the attention op (split-K decode
- * with a combine pass, tiled prefill). See mlxn_ops.h for the math and the
- * shapes; kernels/params/attention.h for what the kernels share.
+ * whose last block per row combines the splits, tiled prefill). Head dims
+ * 64, 80, 96, 128 and 256 have specialised kernels; every other even head
+ * dim up to 256 runs the *_generic kernels. See mlxn_ops.h for the math
+ * and the shapes; kernels/params/attention.h for what the kernels share.
  */
 #include "ops/op_util.h"
 #include "params/attention.h"
 
 #include <math.h>
 #include <string.h>
+
+_Static_assert(MLXN_ATTENTION_SCRATCH_COUNTER_BYTES == 4 * MLXN_ATTN_COUNTERS,
+               "the public counter size matches the kernels'");
 
 #define KV_WRITE_BLOCK 256
 #define KV_WRITE_MAX_BLOCKS 4096
@@ -18,17 +23,24 @@ mlxn_attention_params mlxn_attention_params_default(void)
     return p;
 }
 
-static int head_dim_supported(int64_t d)
+/* Head dims with specialised (templated) kernels. */
+static int head_dim_specialised(int64_t d)
 {
     return d == 64 || d == 80 || d == 96 || d == 128 || d == 256;
+}
+
+static int head_dim_supported(int64_t d)
+{
+    return d >= 2 && d <= MLXN_ATTN_GENERIC_MAX_DIM && d % 2 == 0;
 }
 
 size_t mlxn_attention_scratch_bytes(int n_tokens, int n_heads, int head_dim, int n_ctx)
 {
     if (n_tokens != 1 || n_heads < 1 || head_dim < 1 || n_ctx < 1)
         return 0;
-    return (size_t)n_heads * mlxn_attn_max_splits((uint32_t)n_ctx) * ((size_t)head_dim + 2) *
-           sizeof(float);
+    return MLXN_ATTENTION_SCRATCH_COUNTER_BYTES +
+           (size_t)n_heads * mlxn_attn_max_splits((uint32_t)n_ctx) * ((size_t)head_dim + 2) *
+               sizeof(float);
 }
 
 /* Fail unless buf is 3-D; fills its dimensions. */
@@ -155,8 +167,8 @@ static mlxn_status check_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffe
                           op, (long long)qd[1]);
     if (!head_dim_supported(qd[2]))
         return mlxn__fail(dev, MLXN_ERR_UNSUPPORTED,
-                          "%s: head_dim %lld has no kernel (64, 80, 96, 128, 256)", op,
-                          (long long)qd[2]);
+                          "%s: head_dim %lld has no kernel (even, 2 to %d)", op,
+                          (long long)qd[2], MLXN_ATTN_GENERIC_MAX_DIM);
     if (mlxn__buffer_addr(out, 0) < mlxn__buffer_addr(q, 0) + q->bytes &&
         mlxn__buffer_addr(q, 0) < mlxn__buffer_addr(out, 0) + out->bytes &&
         q->alloc == out->alloc)
@@ -169,20 +181,20 @@ static mlxn_status check_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffe
     return MLXN_OK;
 }
 
-/* Splits for decode: enough blocks to fill the device once (as many per
- * multiprocessor as fit in its 228 KiB of shared memory, 1 KiB reserved per
- * block, at most 4), never more than the scratch holds. Depends on shapes
- * and the device only. */
+/* Splits for decode: as many blocks as fit on the device at once (as many
+ * per multiprocessor as fit in its 228 KiB of shared memory, 1 KiB
+ * reserved per block, at most 4), rounded down so that every block runs
+ * in the first wave with the same share of keys; never more than the
+ * scratch holds. Depends on shapes and the device only; the
+ * multiprocessor count is cached by the device, so this makes no driver
+ * call. */
 static uint32_t decode_splits(mlxn_device *dev, const mlxn_attn_kparams *p, uint32_t smem)
 {
-    mlxn_device_info info;
-    int sms = 1;
-    if (mlxn_device_get_info(dev, &info) == MLXN_OK && info.multiprocessors > 0)
-        sms = info.multiprocessors;
+    uint32_t sms = (uint32_t)mlxn__device_multiprocessors(dev);
     uint32_t per_sm = (228u * 1024u) / (smem + 1024u);
     per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
     uint64_t rows = (uint64_t)p->n_kv_heads * p->head_batches;
-    uint64_t want = ((uint64_t)sms * per_sm + rows - 1) / rows;
+    uint64_t want = (uint64_t)sms * per_sm / rows;
     uint32_t max = mlxn_attn_max_splits(p->n_ctx);
     return want < 1 ? 1 : want > max ? max : (uint32_t)want;
 }
@@ -202,18 +214,25 @@ static mlxn_status encode_decode(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer 
     mlxn_status st = check_align(enc, op, "scratch", scratch, 16);
     if (st != MLXN_OK)
         return st;
-    int f16 = kc->dtype == MLXN_DTYPE_F16;
+    int f16 = kc->dtype == MLXN_DTYPE_F16, special = head_dim_specialised(p->head_dim);
     uint32_t group = p->n_heads / p->n_kv_heads;
-    uint32_t cap = f16 ? MLXN_ATTN_DECODE_HEADS_F16 : MLXN_ATTN_DECODE_HEADS;
+    uint32_t cap = f16 && special ? MLXN_ATTN_DECODE_HEADS_F16 : MLXN_ATTN_DECODE_HEADS;
     p->head_batches = (group + cap - 1) / cap;
     p->heads_per_block = (group + p->head_batches - 1) / p->head_batches;
-    uint32_t smem = f16 ? mlxn_attn_decode_smem_f16(p->head_dim)
-                        : mlxn_attn_decode_smem(p->head_dim, 4);
+    if ((uint64_t)p->n_kv_heads * p->head_batches > MLXN_ATTN_COUNTERS)
+        return mlxn__fail(dev, MLXN_ERR_UNSUPPORTED,
+                          "%s: decode of %u KV heads x %u head batches (at most %d)", op,
+                          p->n_kv_heads, p->head_batches, MLXN_ATTN_COUNTERS);
+    uint32_t es = f16 ? 2 : 4;
+    uint32_t smem = !special ? mlxn_attn_decode_smem_generic(p->head_dim, es)
+                    : f16    ? mlxn_attn_decode_smem_f16(p->head_dim)
+                             : mlxn_attn_decode_smem(p->head_dim, es);
     p->n_splits = decode_splits(dev, p, smem);
-    mlxn_kernel *kd, *kcomb;
-    if ((st = mlxn__op_kernel(enc, &kd, "attn_decode_%s_d%u", mlxn_dtype_name(kc->dtype),
-                              p->head_dim)) != MLXN_OK ||
-        (st = mlxn__op_kernel(enc, &kcomb, "attn_decode_combine")) != MLXN_OK)
+    mlxn_kernel *kd;
+    st = special ? mlxn__op_kernel(enc, &kd, "attn_decode_%s_d%u", mlxn_dtype_name(kc->dtype),
+                                   p->head_dim)
+                 : mlxn__op_kernel(enc, &kd, "attn_decode_%s_generic", mlxn_dtype_name(kc->dtype));
+    if (st != MLXN_OK)
         return st;
     mlxn__op_launch l;
     mlxn__op_begin(&l, kd, MLXN_OP_ATTENTION);
@@ -221,20 +240,13 @@ static mlxn_status encode_decode(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer 
     mlxn__op_buf(&l, kc, 1, 0);
     mlxn__op_buf(&l, vc, 1, 0);
     mlxn__op_buf(&l, pos, 1, 0);
-    mlxn__op_buf(&l, scratch, 0, 1);
+    mlxn__op_buf(&l, scratch, 1, 1);
+    mlxn__op_buf(&l, out, 0, 1);
     mlxn__op_bytes(&l, p, sizeof *p);
     l.grid.x = p->n_splits;
     l.grid.y = p->n_kv_heads * p->head_batches;
     l.block.x = MLXN_ATTN_DECODE_THREADS;
     l.shared_bytes = smem;
-    if ((st = mlxn__op_encode(enc, &l)) != MLXN_OK)
-        return st;
-    mlxn__op_begin(&l, kcomb, MLXN_OP_ATTENTION);
-    mlxn__op_buf(&l, scratch, 1, 0);
-    mlxn__op_buf(&l, out, 0, 1);
-    mlxn__op_bytes(&l, p, sizeof *p);
-    l.grid.x = p->n_heads;
-    l.block.x = 128;
     return mlxn__op_encode(enc, &l);
 }
 
@@ -267,11 +279,13 @@ mlxn_status mlxn_op_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer *k_
     p.window = ap.window;
     if (s.n_tokens == 1)
         return encode_decode(enc, q, k_cache, v_cache, pos, scratch, out, &p);
-    int f16 = k_cache->dtype == MLXN_DTYPE_F16;
-    uint32_t bq = f16 ? MLXN_ATTN_PREFILL_BQ_F16 : MLXN_ATTN_PREFILL_BQ_F32;
+    int f16 = k_cache->dtype == MLXN_DTYPE_F16, special = head_dim_specialised(p.head_dim);
+    uint32_t bq = f16 && special ? MLXN_ATTN_PREFILL_BQ_F16 : MLXN_ATTN_PREFILL_BQ_F32;
     mlxn_kernel *k;
-    if ((st = mlxn__op_kernel(enc, &k, "attn_prefill_%s_d%u", mlxn_dtype_name(k_cache->dtype),
-                              p.head_dim)) != MLXN_OK)
+    const char *dn = mlxn_dtype_name(k_cache->dtype);
+    st = special ? mlxn__op_kernel(enc, &k, "attn_prefill_%s_d%u", dn, p.head_dim)
+                 : mlxn__op_kernel(enc, &k, "attn_prefill_%s_generic", dn);
+    if (st != MLXN_OK)
         return st;
     mlxn__op_launch l;
     mlxn__op_begin(&l, k, MLXN_OP_ATTENTION);
@@ -284,7 +298,8 @@ mlxn_status mlxn_op_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer *k_
     l.grid.x = (p.n_tokens + bq - 1) / bq;
     l.grid.y = p.n_heads;
     l.block.x = MLXN_ATTN_PREFILL_THREADS;
-    l.shared_bytes = f16 ? mlxn_attn_prefill_smem_f16(p.head_dim)
-                         : mlxn_attn_prefill_smem_f32(p.head_dim);
+    l.shared_bytes = !special ? mlxn_attn_prefill_smem_generic(p.head_dim, f16 ? 2 : 4)
+                     : f16    ? mlxn_attn_prefill_smem_f16(p.head_dim)
+                              : mlxn_attn_prefill_smem_f32(p.head_dim);
     return mlxn__op_encode(enc, &l);
 }

@@ -1,9 +1,10 @@
 /*
  * rows_attention.c: op-table rows for the KV-cache write and attention:
- * every head dim and cache dtype, decode (split-K + combine) and prefill,
- * GQA ratios 1, 2, 4, 8 and odd ones, chunks continuing at pos > 0, softcap,
- * sliding windows, long contexts, and caches that are views into a larger
- * (two-layer) buffer. The reference applies the chunk's writes to a host
+ * every specialised head dim and generic ones (2, 8, 16, 32, 48, 72, 200)
+ * with both cache dtypes, decode (split-K with the in-kernel combine) and
+ * prefill, GQA ratios 1, 2, 4, 8 and odd ones, chunks continuing at
+ * pos > 0, softcap, sliding windows, long contexts, and caches that are
+ * views into a larger (two-layer) buffer. The reference applies the chunk's writes to a host
  * copy of the cache (rounded to the cache dtype) and computes the scores in
  * double with an exact softmax.
  */
@@ -173,6 +174,8 @@ static void run_attention(ot_ctx *c, const optest_row *r)
         int64_t ss[1] = {(int64_t)(sb / 4)};
         mlxn_buffer *scratch = sb ? ot_out(c, MLXN_DTYPE_F32, 1, ss) : NULL;
         mlxn_buffer *out = ot_out(c, MLXN_DTYPE_F32, 3, sq);
+        if (scratch) /* poisoned, but for its arrival counters (zero by contract) */
+            OT_OK(c, mlxn_buffer_fill(scratch, 0, 0, MLXN_ATTENTION_SCRATCH_COUNTER_BYTES));
         if (out && bk && bv && bp && bq && bkn && bvn && (scratch || !sb)) {
             mlxn_attention_params p = mlxn_attention_params_default();
             p.softcap = (float)a.softcap;
@@ -205,14 +208,18 @@ static void run_attention(ot_ctx *c, const optest_row *r)
     }
 }
 
-static char kernel_names[64][32];
+static char kernel_names[64][40];
 static int n_kernel_names;
 
-/* A stable copy of a kernel name for row.kernel. */
-static const char *kname(const char *fmt, const char *dt, int64_t d)
+/* A stable copy of the name of the kernel that runs `kind` ("decode" or
+ * "prefill") for cache dtype dt and head dim d. */
+static const char *kname(const char *kind, const char *dt, int64_t d)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, fmt, dt, (int)d);
+    char buf[40];
+    if (d == 64 || d == 80 || d == 96 || d == 128 || d == 256)
+        snprintf(buf, sizeof buf, "attn_%s_%s_d%d", kind, dt, (int)d);
+    else
+        snprintf(buf, sizeof buf, "attn_%s_%s_generic", kind, dt);
     for (int i = 0; i < n_kernel_names; i++)
         if (!strcmp(kernel_names[i], buf))
             return kernel_names[i];
@@ -230,7 +237,7 @@ static void add_attn(int64_t n_tokens, int64_t n_heads, int64_t n_kv, int64_t d,
              (long long)d, (long long)n_tokens, (long long)n_heads, (long long)n_kv,
              (long long)n_ctx, (long long)pos, window ? " window" : "",
              softcap > 0 ? " softcap" : "", (flags & F_VIEW) ? " view" : "");
-    r.kernel = kname(n_tokens == 1 ? "attn_decode_%s_d%d" : "attn_prefill_%s_d%d", dn, d);
+    r.kernel = kname(n_tokens == 1 ? "decode" : "prefill", dn, d);
     int64_t v[8] = {n_tokens, n_heads, n_kv, d, n_ctx, pos, window, flags};
     memcpy(r.i, v, sizeof v);
     r.f[0] = softcap;
@@ -308,6 +315,31 @@ OPTEST_ROWS(attention)
         /* caches as the second layer of a two-layer buffer */
         add_attn(1, 4, 2, 128, 129, 100, 0, F_VIEW, 0, dt);
         add_attn(19, 4, 2, 96, 129, 40, 0, F_VIEW, 0, dt);
+        /* generic head dims: decode and prefill, GQA 2 and odd ratios */
+        static const int64_t gdims[7] = {2, 8, 16, 32, 48, 72, 200};
+        for (int i = 0; i < 7; i++) {
+            add_attn(1, 4, 2, gdims[i], 300, 213, 0, 0, 0, dt);
+            add_attn(1, 7, 1, gdims[i], 97, 96, 0, 0, 0, dt);
+            add_attn(17, 4, 2, gdims[i], 100, 5, 0, 0, 0, dt);
+            add_attn(37, 6, 2, gdims[i], 230, 100, 0, 0, 0, dt);
+        }
+        /* the tiny Llama oracle (8 heads over 4, head_dim 8, context 512) */
+        add_attn(1, 8, 4, 8, 512, 0, 0, 0, 0, dt);
+        add_attn(1, 8, 4, 8, 512, 511, 0, 0, 0, dt);
+        add_attn(1, 8, 4, 8, 512, 700, 0, 0, 0, dt); /* past the cache */
+        add_attn(64, 8, 4, 8, 512, 0, 0, 0, 0, dt);
+        add_attn(130, 8, 4, 8, 512, 400, 0, 0, 0, dt);
+        /* generic: GQA past the head batch, softcap, windows, views */
+        add_attn(1, 17, 1, 72, 500, 450, 0, F_BIG, 5.0, dt);
+        add_attn(1, 24, 2, 8, 700, 650, 64, F_BIG, 0, dt);
+        add_attn(33, 4, 2, 200, 200, 120, 0, F_BIG, 5.0, dt);
+        add_attn(70, 3, 1, 48, 200, 0, 17, 0, 30.0, dt);
+        add_attn(5, 2, 1, 2, 300, 3, 1, 0, 0, dt);
+        add_attn(1, 4, 2, 16, 129, 100, 0, F_VIEW, 0, dt);
+        add_attn(19, 4, 2, 72, 129, 40, 0, F_VIEW, 0, dt);
+        add_kv_write(3, 4, 8, 512, 510, dt); /* one row past the cache */
+        add_kv_write(9, 2, 2, 20, 3, dt);
+        add_kv_write(2, 3, 200, 7, 5, dt);
     }
     /* long contexts */
     add_attn(1, 8, 1, 128, 4097, 4096, 0, 0, 0, MLXN_DTYPE_F16);
@@ -315,4 +347,6 @@ OPTEST_ROWS(attention)
     add_attn(1, 2, 1, 64, 32768, 20000, 0, 0, 0, MLXN_DTYPE_F32);
     add_attn(17, 4, 1, 128, 4097, 4000, 0, 0, 0, MLXN_DTYPE_F16);
     add_attn(64, 2, 1, 64, 4200, 4100, 0, 0, 0, MLXN_DTYPE_F32);
+    add_attn(1, 8, 4, 8, 32768, 30000, 0, 0, 0, MLXN_DTYPE_F16);
+    add_attn(1, 2, 1, 200, 8192, 8191, 0, 0, 0, MLXN_DTYPE_F32);
 }
