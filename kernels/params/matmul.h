@@ -28,6 +28,29 @@ enum {
 /* Rows of x above which ops use the prefill path instead of matvec. */
 #define MLXN_MATVEC_MAX_M 8
 
+/* CUDA matvec geometry: blocks of MLXN_MATVEC_WARPS warps, each warp owns
+ * rows_per_warp rows of W and streams them through shared memory in chunks
+ * of MLXN_MATVEC_CHUNK elements, MLXN_MATVEC_STAGES chunks in flight. A
+ * staged row chunk of b bytes takes mlxn_matvec_stage_bytes(b) (16 bytes of
+ * slack for rows that do not start 16-byte aligned). */
+#define MLXN_MATVEC_WARPS 4
+#define MLXN_MATVEC_CHUNK 256
+#define MLXN_MATVEC_STAGES 4
+
+#ifdef __CUDACC__
+#define MLXN_HOST_DEVICE __host__ __device__
+#else
+#define MLXN_HOST_DEVICE
+#endif
+
+static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_stage_bytes(uint32_t chunk_bytes)
+{
+    return (chunk_bytes + 15u) / 16u * 16u + 16u;
+}
+
+/* CUDA tiled matmul: 64 x 64 outputs per block of 256 threads. */
+#define MLXN_MATMUL_TILE 64
+
 typedef struct mlxn_matmul_params {
     uint32_t m;          /* rows of x and out */
     uint32_t n;          /* rows of W: output features */

@@ -1,0 +1,185 @@
+/*
+ * quant.cuh: device-side decoding of every weight format, shared by the
+ * matvec, tiled matmul, dequant and embed kernels. The unit of decoding is
+ * 8 consecutive elements e0..e0+7 of a row (e0 a multiple of 8): the
+ * format returns q[8] and an affine pair (s, o) with w[i] = s * q[i] + o.
+ * s * q is exact in f32 for every format, so fused or separate multiply
+ * and add give the same value as the host reference dequantizers.
+ *
+ * Row bytes may sit at any 2-byte aligned address (GGUF rows of odd block
+ * counts, rows staged in shared memory with an offset); MLX rows of 3, 5 or
+ * 6 bits are read byte by byte. Layouts: kernels/params/quant.h.
+ */
+#ifndef MLXN_QUANT_CUH
+#define MLXN_QUANT_CUH
+
+#include "common.cuh"
+#include "params/matmul.h"
+#include "params/quant.h"
+
+enum { FMT_F32, FMT_F16, FMT_BF16, FMT_Q4_0, FMT_Q8_0, FMT_Q4_K, FMT_Q6_K, FMT_MLX4,
+       FMT_MLX8, FMT_MLX };
+
+/* 1 when the format has a per-unit offset o (w = s * q + o). */
+template <int F> struct fmt_has_offset { static const bool value = F == FMT_Q4_K || F >= FMT_MLX4; };
+
+/* The weight pointers of one matrix (scales and biases: MLX affine). */
+struct wptr {
+    const uint8_t *w;
+    const uint16_t *s, *b;
+};
+
+__device__ __forceinline__ float h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+__device__ __forceinline__ float bf2f(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+
+__device__ __forceinline__ uint16_t ld_u16(const uint8_t *p) { return *(const uint16_t *)p; }
+
+/* 4 bytes at a 2-byte aligned address. */
+__device__ __forceinline__ uint32_t ld_u32_a2(const uint8_t *p)
+{
+    return (uint32_t)ld_u16(p) | ((uint32_t)ld_u16(p + 2) << 16);
+}
+
+/* Bytes of one row chunk of MLXN_MATVEC_CHUNK elements. */
+template <int F> __device__ __forceinline__ uint32_t fmt_chunk_bytes(uint32_t bits)
+{
+    switch (F) {
+    case FMT_F32: return MLXN_MATVEC_CHUNK * 4;
+    case FMT_F16:
+    case FMT_BF16: return MLXN_MATVEC_CHUNK * 2;
+    case FMT_Q4_0: return MLXN_MATVEC_CHUNK / 32 * 18;
+    case FMT_Q8_0: return MLXN_MATVEC_CHUNK / 32 * 34;
+    case FMT_Q4_K: return 144;
+    case FMT_Q6_K: return 210;
+    case FMT_MLX4: return MLXN_MATVEC_CHUNK / 2;
+    case FMT_MLX8: return MLXN_MATVEC_CHUNK;
+    default: return MLXN_MATVEC_CHUNK / 8 * bits;
+    }
+}
+
+/* Scale and bias of MLX group g of a row. */
+__device__ __forceinline__ void mlx_sb(const wptr &w, uint64_t row, uint32_t e, const mlxn_matmul_params &p,
+                                       float &s, float &o)
+{
+    uint64_t g = row * (p.k / p.group_size) + e / p.group_size;
+    if (p.flags & MLXN_MM_SCALE_BF16) {
+        s = bf2f(w.s[g]);
+        o = bf2f(w.b[g]);
+    } else {
+        s = h2f(w.s[g]);
+        o = h2f(w.b[g]);
+    }
+}
+
+/* Decode elements e..e+7 (e relative to `rb`, the start of the row or of a
+ * chunk that begins on a block boundary). For MLX the scale and bias come
+ * from global memory (row index `row`, element index `eg` in the row). */
+template <int F>
+__device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wptr &w, uint64_t row,
+                                        uint32_t eg, const mlxn_matmul_params &p, float q[8],
+                                        float &s, float &o)
+{
+    o = 0.0f;
+    s = 1.0f;
+    if (F == FMT_F32) {
+        const uint8_t *b = rb + 4 * e;
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+            q[i] = __uint_as_float(ld_u32_a2(b + 4 * i));
+    } else if (F == FMT_F16 || F == FMT_BF16) {
+        const uint8_t *b = rb + 2 * e;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            uint16_t h = ld_u16(b + 2 * i);
+            q[i] = F == FMT_F16 ? h2f(h) : bf2f(h);
+        }
+    } else if (F == FMT_Q4_0) {
+        const uint8_t *b = rb + (e / 32) * 18;
+        uint32_t j = e % 32;
+        s = h2f(ld_u16(b));
+        uint32_t w0 = ld_u32_a2(b + 2 + (j & 15)), w1 = ld_u32_a2(b + 6 + (j & 15));
+        int sh = j >= 16 ? 4 : 0;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = (float)((int)((w0 >> (8 * i + sh)) & 15) - 8);
+            q[4 + i] = (float)((int)((w1 >> (8 * i + sh)) & 15) - 8);
+        }
+    } else if (F == FMT_Q8_0) {
+        const uint8_t *b = rb + (e / 32) * 34;
+        s = h2f(ld_u16(b));
+        uint32_t w0 = ld_u32_a2(b + 2 + e % 32), w1 = ld_u32_a2(b + 6 + e % 32);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = (float)(int8_t)(w0 >> (8 * i));
+            q[4 + i] = (float)(int8_t)(w1 >> (8 * i));
+        }
+    } else if (F == FMT_Q4_K) {
+        const uint8_t *b = rb + (e / 256) * 144;
+        uint32_t el = e % 256, g = el / 64, sub = el / 32, l = el % 32;
+        const uint8_t *sc = b + 4;
+        uint32_t scv, mv;
+        if (sub < 4) {
+            scv = sc[sub] & 63;
+            mv = sc[sub + 4] & 63;
+        } else {
+            scv = (sc[sub + 4] & 0xF) | ((sc[sub - 4] >> 6) << 4);
+            mv = (sc[sub + 4] >> 4) | ((sc[sub] >> 6) << 4);
+        }
+        s = h2f(ld_u16(b)) * (float)scv;
+        o = -(h2f(ld_u16(b + 2)) * (float)mv);
+        const uint8_t *qs = b + 16 + 32 * g + l;
+        uint32_t w0 = ld_u32_a2(qs), w1 = ld_u32_a2(qs + 4);
+        int sh = (el % 64) >= 32 ? 4 : 0;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = (float)((w0 >> (8 * i + sh)) & 15);
+            q[4 + i] = (float)((w1 >> (8 * i + sh)) & 15);
+        }
+    } else if (F == FMT_Q6_K) {
+        const uint8_t *b = rb + (e / 256) * 210;
+        uint32_t el = e % 256, h = el / 128, r = (el % 128) / 32, l = el % 32;
+        s = h2f(ld_u16(b + 208)) * (float)(int8_t)b[192 + 8 * h + l / 16 + 2 * r];
+        const uint8_t *ql = b + 64 * h + l + 32 * (r & 1), *qh = b + 128 + 32 * h + l;
+        uint32_t l0 = ld_u32_a2(ql), l1 = ld_u32_a2(ql + 4);
+        uint32_t h0 = ld_u32_a2(qh), h1 = ld_u32_a2(qh + 4);
+        int sl = r >= 2 ? 4 : 0, sh = 2 * r;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = (float)((int)(((l0 >> (8 * i + sl)) & 15) | (((h0 >> (8 * i + sh)) & 3) << 4)) - 32);
+            q[4 + i] = (float)((int)(((l1 >> (8 * i + sl)) & 15) | (((h1 >> (8 * i + sh)) & 3) << 4)) - 32);
+        }
+    } else if (F == FMT_MLX4) {
+        uint32_t v = *(const uint32_t *)(rb + e / 2);
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+            q[i] = (float)((v >> (4 * i)) & 15);
+        mlx_sb(w, row, eg, p, s, o);
+    } else if (F == FMT_MLX8) {
+        uint2 v = make_uint2(*(const uint32_t *)(rb + e), *(const uint32_t *)(rb + e + 4));
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = (float)((v.x >> (8 * i)) & 255);
+            q[4 + i] = (float)((v.y >> (8 * i)) & 255);
+        }
+        mlx_sb(w, row, eg, p, s, o);
+    } else {
+        const uint32_t bits = p.bits;
+        const uint8_t *b = rb + e / 8 * bits;
+        uint64_t v = 0;
+        for (uint32_t i = 0; i < bits; i++)
+            v |= (uint64_t)b[i] << (8 * i);
+        uint32_t mask = (1u << bits) - 1;
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+            q[i] = (float)((uint32_t)(v >> (bits * i)) & mask);
+        mlx_sb(w, row, eg, p, s, o);
+    }
+}
+
+/* Bytes of one row of W. */
+__device__ __forceinline__ const uint8_t *row_ptr(const wptr &w, uint64_t row, const mlxn_matmul_params &p)
+{
+    return w.w + row * p.row_bytes;
+}
+
+#endif /* MLXN_QUANT_CUH */
