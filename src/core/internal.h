@@ -136,7 +136,20 @@ struct mlxn_device {
     mlxn__counters_atomic counters;
     mlxn__registry registry;
     mlxn_queue *default_queue;
+    struct mlxn__workspace *workspaces; /* guarded by lock; see workspace.c */
 };
+
+/* ---- workspaces -----------------------------------------------------------
+ * Device-owned scratch buffers for ops that need temporary memory (the
+ * prefill matmul path), one per (queue, slot): grown on demand, never
+ * shrunk, kept alive by the command buffers and graphs that use them (a
+ * grown workspace's old memory goes when its last user completes). Work on
+ * one queue runs in order, so reuse within a queue is safe when every use
+ * is annotated with its ranges. The returned buffer is owned by the device:
+ * do not destroy it. */
+mlxn_status mlxn__workspace_get(mlxn_device *dev, mlxn_queue *q, int slot, size_t bytes,
+                                mlxn_buffer **out);
+void mlxn__workspace_release_all(mlxn_device *dev);
 
 /* Record the first fatal device error; later calls report it. */
 void mlxn__device_set_sticky(mlxn_device *dev, mlxn_status status);

@@ -98,6 +98,7 @@ static void cuda_close(mlxn_device *dev)
     mlxn__cuda_device *cd = mlxn__cuda_of(dev);
     mlxn__cuda_bind(dev);
     cd->cu->cuCtxSynchronize();
+    mlxn__cuda_blas_close(dev);
     unload_modules(cd);
     cd->cu->cuStreamDestroy(cd->xfer);
     cd->cu->cuDevicePrimaryCtxRelease(cd->device);
@@ -442,4 +443,6 @@ const mlxn__backend mlxn__cuda_backend = {
     .cb_query = cuda_cb_query,
     .queue_sync = cuda_queue_sync,
     .update = cuda_update,
+    .gemm_available = mlxn__cuda_gemm_available,
+    .gemm = mlxn__cuda_gemm,
 };
