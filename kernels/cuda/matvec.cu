@@ -4,13 +4,13 @@
  *
  * A block has MLXN_MATVEC_WARPS warps; each warp owns R = rows_per_warp
  * consecutive rows of W (and of Wu for SwiGLU) and walks k in chunks of
- * MLXN_MATVEC_CHUNK elements. Row chunks are copied to the warp's shared
- * memory with 16-byte cp.async (coalesced, MLXN_MATVEC_STAGES chunks in
- * flight, no registers held), which turns GGUF's 18/34/210-byte blocks
- * into aligned wide loads. Lane l then decodes elements 8l..8l+7 of the
- * chunk for each of its rows and multiplies them with x (loaded once per
- * chunk and reused by every row), accumulating sum(q * x) per row and
- * token in f32; the unit's scale and offset are applied per 8 elements.
+ * up to 2 KiB per row (params/matmul.h). Row chunks are copied to the
+ * warp's shared memory with 16-byte cp.async (coalesced, all stages but
+ * one in flight, no registers held), which turns GGUF's 18/34/210-byte
+ * blocks into aligned wide loads. Lanes then decode 8 elements at a time
+ * for each of their rows and multiply them with x (loaded once and reused
+ * by every row), accumulating sum(q * x) per row and token in f32; the
+ * unit's scale and offset are applied per 8 elements.
  * Partial sums are reduced across the warp at the end.
  */
 #include "quant.cuh"
@@ -45,10 +45,13 @@ __device__ __forceinline__ void matvec_body(const float *__restrict__ x, const w
     const uint64_t row0 = ((uint64_t)blockIdx.x * MLXN_MATVEC_WARPS + warp) * R;
     if (row0 >= p.n)
         return;
-    const uint32_t cb = fmt_chunk_bytes<F>(p.bits), sb = mlxn_matvec_stage_bytes(cb);
+    /* A chunk: U units of 256 elements; lane l decodes elements
+     * 8 * (32 j + l) .. +7 of it for j < U (coalesced x loads per j). */
+    const uint32_t b256 = fmt_chunk_bytes<F>(p.bits), U = mlxn_matvec_units(b256);
+    const uint32_t cb = b256 * U, ce = MLXN_MATVEC_CHUNK * U, sb = mlxn_matvec_stage_bytes(cb);
     uint8_t *ws = smem + (size_t)warp * MLXN_MATVEC_STAGES * R * NW * sb;
-    const uint32_t nchunks = (p.k + MLXN_MATVEC_CHUNK - 1) / MLXN_MATVEC_CHUNK;
-    int nrows = p.n - row0 < (uint64_t)R ? (int)(p.n - row0) : R;
+    const uint32_t nchunks = (p.k + ce - 1) / ce;
+    const int nrows = p.n - row0 < (uint64_t)R ? (int)(p.n - row0) : R;
 
     /* Issue the copies of chunk c (an empty group past the end). */
     auto issue = [&](uint32_t c) {
@@ -79,20 +82,29 @@ __device__ __forceinline__ void matvec_body(const float *__restrict__ x, const w
         issue(c + MLXN_MATVEC_STAGES - 1);
         cp_async_wait<MLXN_MATVEC_STAGES - 1>();
         __syncwarp();
-        const uint32_t e0 = c * MLXN_MATVEC_CHUNK + 8 * lane;
-        if (e0 < p.k) {
-            const uint8_t *st = ws + (size_t)(c % MLXN_MATVEC_STAGES) * R * NW * sb;
-            const uint64_t off = (uint64_t)c * cb;
+        const uint8_t *st = ws + (size_t)(c % MLXN_MATVEC_STAGES) * R * NW * sb;
+        const uint64_t off = (uint64_t)c * cb;
+        const uint8_t *rb[NW][R];
+#pragma unroll
+        for (int v = 0; v < NW; v++)
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                int rr = r < nrows ? r : 0; /* rows past n read row 0's copy */
+                const uint8_t *src = row_ptr(w[v], row0 + rr, p) + off;
+                rb[v][r] = st + (v * R + rr) * sb + ((uintptr_t)src & 15);
+            }
+        for (uint32_t j = 0; j < U; j++) {
+            const uint32_t el = 8 * (32 * j + lane), e0 = c * ce + el;
+            if (e0 >= p.k)
+                break;
             /* Decode this lane's 8 elements of every row once ... */
             float q[NW][R][8], s[NW][R], o[NW][R];
 #pragma unroll
             for (int v = 0; v < NW; v++)
 #pragma unroll
                 for (int r = 0; r < R; r++) {
-                    int rr = r < nrows ? r : 0; /* rows past n decode row 0 again */
-                    const uint8_t *src = row_ptr(w[v], row0 + rr, p) + off;
-                    const uint8_t *rb = st + (v * R + rr) * sb + ((uintptr_t)src & 15);
-                    decode8<F>(rb, 8 * lane, w[v], row0 + rr, e0, p, q[v][r], s[v][r], o[v][r]);
+                    decode8<F>(rb[v][r], el, w[v], row0 + (r < nrows ? r : 0), e0, p, q[v][r],
+                               s[v][r], o[v][r]);
                     if (e0 + 8 > p.k)
 #pragma unroll
                         for (int i = 0; i < 8; i++)

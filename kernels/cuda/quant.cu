@@ -31,14 +31,34 @@ __device__ __forceinline__ void dequant(const wptr &w, void *out, const mlxn_mat
         float q[8], s, o;
         decode8<F>(row_ptr(w, r, p), e, w, r, e, p, q, s, o);
         const uint64_t base = r * p.k + e;
-        for (int i = 0; i < 8 && e + i < p.k; i++) {
-            float v = fmaf(s, q[i], o);
-            if (p.flags & MLXN_MM_OUT_BF16)
-                ((__nv_bfloat16 *)out)[base + i] = __float2bfloat16_rn(v);
-            else if (p.flags & MLXN_MM_OUT_F16)
-                ((__half *)out)[base + i] = __float2half_rn(v);
-            else
-                ((float *)out)[base + i] = v;
+        float v[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+            v[i] = fmaf(s, q[i], o);
+        const bool full = e + 8 <= p.k;
+        if (p.flags & (MLXN_MM_OUT_BF16 | MLXN_MM_OUT_F16)) {
+            uint16_t h[8];
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+                h[i] = (p.flags & MLXN_MM_OUT_BF16) ? __bfloat16_as_ushort(__float2bfloat16_rn(v[i]))
+                                                    : __half_as_ushort(__float2half_rn(v[i]));
+            uint16_t *o16 = (uint16_t *)out + base;
+            if (full && ((uintptr_t)o16 & 15) == 0) {
+                *(uint4 *)o16 = make_uint4(h[0] | (uint32_t)h[1] << 16, h[2] | (uint32_t)h[3] << 16,
+                                           h[4] | (uint32_t)h[5] << 16, h[6] | (uint32_t)h[7] << 16);
+            } else {
+                for (int i = 0; i < 8 && e + i < p.k; i++)
+                    o16[i] = h[i];
+            }
+        } else {
+            float *o32 = (float *)out + base;
+            if (full && ((uintptr_t)o32 & 15) == 0) {
+                ((float4 *)o32)[0] = make_float4(v[0], v[1], v[2], v[3]);
+                ((float4 *)o32)[1] = make_float4(v[4], v[5], v[6], v[7]);
+            } else {
+                for (int i = 0; i < 8 && e + i < p.k; i++)
+                    o32[i] = v[i];
+            }
         }
     }
 }

@@ -34,6 +34,13 @@ __device__ __forceinline__ float bf2f(uint16_t h) { return __uint_as_float((uint
 
 __device__ __forceinline__ uint16_t ld_u16(const uint8_t *p) { return *(const uint16_t *)p; }
 
+/* Byte i of v as a float minus `bias`, exactly, without an int-to-float
+ * conversion: 0x4B0000bb is 2^23 + bb. */
+__device__ __forceinline__ float byte_f(uint32_t v, int i, float bias)
+{
+    return __int_as_float((int)__byte_perm(v, 0x4B000000u, 0x7440 + i)) - (8388608.0f + bias);
+}
+
 /* 4 bytes at a 2-byte aligned address. */
 __device__ __forceinline__ uint32_t ld_u32_a2(const uint8_t *p)
 {
@@ -82,16 +89,22 @@ __device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wpt
     o = 0.0f;
     s = 1.0f;
     if (F == FMT_F32) {
-        const uint8_t *b = rb + 4 * e;
+        /* f32 rows start 4-byte aligned (W's address is); dense rows may
+         * end inside the unit: nothing past the row is read. */
+        const float *b = (const float *)(rb + 4 * e);
+        const uint32_t nv = p.k - eg;
 #pragma unroll
         for (int i = 0; i < 8; i++)
-            q[i] = __uint_as_float(ld_u32_a2(b + 4 * i));
+            q[i] = (uint32_t)i < nv ? b[i] : 0.0f;
     } else if (F == FMT_F16 || F == FMT_BF16) {
-        const uint8_t *b = rb + 2 * e;
+        /* rows of an even number of elements: 4-byte aligned */
+        const uint32_t *b = (const uint32_t *)(rb + 2 * e);
+        const uint32_t nv = p.k - eg;
 #pragma unroll
-        for (int i = 0; i < 8; i++) {
-            uint16_t h = ld_u16(b + 2 * i);
-            q[i] = F == FMT_F16 ? h2f(h) : bf2f(h);
+        for (int i = 0; i < 4; i++) {
+            uint32_t v = (uint32_t)(2 * i) < nv ? b[i] : 0u;
+            q[2 * i] = F == FMT_F16 ? h2f((uint16_t)v) : bf2f((uint16_t)v);
+            q[2 * i + 1] = F == FMT_F16 ? h2f((uint16_t)(v >> 16)) : bf2f((uint16_t)(v >> 16));
         }
     } else if (F == FMT_Q4_0) {
         const uint8_t *b = rb + (e / 32) * 18;
@@ -99,19 +112,21 @@ __device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wpt
         s = h2f(ld_u16(b));
         uint32_t w0 = ld_u32_a2(b + 2 + (j & 15)), w1 = ld_u32_a2(b + 6 + (j & 15));
         int sh = j >= 16 ? 4 : 0;
+        w0 = (w0 >> sh) & 0x0F0F0F0Fu;
+        w1 = (w1 >> sh) & 0x0F0F0F0Fu;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[i] = (float)((int)((w0 >> (8 * i + sh)) & 15) - 8);
-            q[4 + i] = (float)((int)((w1 >> (8 * i + sh)) & 15) - 8);
+            q[i] = byte_f(w0, i, 8.0f);
+            q[4 + i] = byte_f(w1, i, 8.0f);
         }
     } else if (F == FMT_Q8_0) {
         const uint8_t *b = rb + (e / 32) * 34;
         s = h2f(ld_u16(b));
-        uint32_t w0 = ld_u32_a2(b + 2 + e % 32), w1 = ld_u32_a2(b + 6 + e % 32);
+        uint32_t w0 = ld_u32_a2(b + 2 + e % 32) ^ 0x80808080u, w1 = ld_u32_a2(b + 6 + e % 32) ^ 0x80808080u;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[i] = (float)(int8_t)(w0 >> (8 * i));
-            q[4 + i] = (float)(int8_t)(w1 >> (8 * i));
+            q[i] = byte_f(w0, i, 128.0f);
+            q[4 + i] = byte_f(w1, i, 128.0f);
         }
     } else if (F == FMT_Q4_K) {
         const uint8_t *b = rb + (e / 256) * 144;
@@ -128,38 +143,41 @@ __device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wpt
         s = h2f(ld_u16(b)) * (float)scv;
         o = -(h2f(ld_u16(b + 2)) * (float)mv);
         const uint8_t *qs = b + 16 + 32 * g + l;
-        uint32_t w0 = ld_u32_a2(qs), w1 = ld_u32_a2(qs + 4);
         int sh = (el % 64) >= 32 ? 4 : 0;
+        uint32_t w0 = (ld_u32_a2(qs) >> sh) & 0x0F0F0F0Fu, w1 = (ld_u32_a2(qs + 4) >> sh) & 0x0F0F0F0Fu;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[i] = (float)((w0 >> (8 * i + sh)) & 15);
-            q[4 + i] = (float)((w1 >> (8 * i + sh)) & 15);
+            q[i] = byte_f(w0, i, 0.0f);
+            q[4 + i] = byte_f(w1, i, 0.0f);
         }
     } else if (F == FMT_Q6_K) {
         const uint8_t *b = rb + (e / 256) * 210;
         uint32_t el = e % 256, h = el / 128, r = (el % 128) / 32, l = el % 32;
         s = h2f(ld_u16(b + 208)) * (float)(int8_t)b[192 + 8 * h + l / 16 + 2 * r];
         const uint8_t *ql = b + 64 * h + l + 32 * (r & 1), *qh = b + 128 + 32 * h + l;
-        uint32_t l0 = ld_u32_a2(ql), l1 = ld_u32_a2(ql + 4);
-        uint32_t h0 = ld_u32_a2(qh), h1 = ld_u32_a2(qh + 4);
         int sl = r >= 2 ? 4 : 0, sh = 2 * r;
+        uint32_t v0 = ((ld_u32_a2(ql) >> sl) & 0x0F0F0F0Fu) | (((ld_u32_a2(qh) >> sh) & 0x03030303u) << 4);
+        uint32_t v1 = ((ld_u32_a2(ql + 4) >> sl) & 0x0F0F0F0Fu) | (((ld_u32_a2(qh + 4) >> sh) & 0x03030303u) << 4);
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[i] = (float)((int)(((l0 >> (8 * i + sl)) & 15) | (((h0 >> (8 * i + sh)) & 3) << 4)) - 32);
-            q[4 + i] = (float)((int)(((l1 >> (8 * i + sl)) & 15) | (((h1 >> (8 * i + sh)) & 3) << 4)) - 32);
+            q[i] = byte_f(v0, i, 32.0f);
+            q[4 + i] = byte_f(v1, i, 32.0f);
         }
     } else if (F == FMT_MLX4) {
         uint32_t v = *(const uint32_t *)(rb + e / 2);
-#pragma unroll
-        for (int i = 0; i < 8; i++)
-            q[i] = (float)((v >> (4 * i)) & 15);
-        mlx_sb(w, row, eg, p, s, o);
-    } else if (F == FMT_MLX8) {
-        uint2 v = make_uint2(*(const uint32_t *)(rb + e), *(const uint32_t *)(rb + e + 4));
+        uint32_t lo = v & 0x0F0F0F0Fu, hi = (v >> 4) & 0x0F0F0F0Fu;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[i] = (float)((v.x >> (8 * i)) & 255);
-            q[4 + i] = (float)((v.y >> (8 * i)) & 255);
+            q[2 * i] = byte_f(lo, i, 0.0f);
+            q[2 * i + 1] = byte_f(hi, i, 0.0f);
+        }
+        mlx_sb(w, row, eg, p, s, o);
+    } else if (F == FMT_MLX8) {
+        uint32_t v0 = *(const uint32_t *)(rb + e), v1 = *(const uint32_t *)(rb + e + 4);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = byte_f(v0, i, 0.0f);
+            q[4 + i] = byte_f(v1, i, 0.0f);
         }
         mlx_sb(w, row, eg, p, s, o);
     } else {
@@ -171,7 +189,7 @@ __device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wpt
         uint32_t mask = (1u << bits) - 1;
 #pragma unroll
         for (int i = 0; i < 8; i++)
-            q[i] = (float)((uint32_t)(v >> (bits * i)) & mask);
+            q[i] = __int_as_float((int)(0x4B000000u | ((uint32_t)(v >> (bits * i)) & mask))) - 8388608.0f;
         mlx_sb(w, row, eg, p, s, o);
     }
 }

@@ -30,12 +30,13 @@ enum {
 
 /* CUDA matvec geometry: blocks of MLXN_MATVEC_WARPS warps, each warp owns
  * rows_per_warp rows of W and streams them through shared memory in chunks
- * of MLXN_MATVEC_CHUNK elements, MLXN_MATVEC_STAGES chunks in flight. A
- * staged row chunk of b bytes takes mlxn_matvec_stage_bytes(b) (16 bytes of
- * slack for rows that do not start 16-byte aligned). */
+ * of mlxn_matvec_units() x MLXN_MATVEC_CHUNK elements (up to 2 KiB of a
+ * row), MLXN_MATVEC_STAGES chunks resident (all but one in flight). A
+ * staged row chunk of b bytes takes mlxn_matvec_stage_bytes(b) (slack for
+ * rows that do not start 16-byte aligned). */
 #define MLXN_MATVEC_WARPS 4
 #define MLXN_MATVEC_CHUNK 256
-#define MLXN_MATVEC_STAGES 4
+#define MLXN_MATVEC_STAGES 3
 
 #ifdef __CUDACC__
 #define MLXN_HOST_DEVICE __host__ __device__
@@ -46,6 +47,17 @@ enum {
 static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_stage_bytes(uint32_t chunk_bytes)
 {
     return (chunk_bytes + 15u) / 16u * 16u + 16u;
+}
+
+/* Chunk length in units of MLXN_MATVEC_CHUNK elements for a format whose
+ * MLXN_MATVEC_CHUNK elements take `bytes` bytes: the largest power of two
+ * up to 8 with a chunk of at most 2 KiB. */
+static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
+{
+    uint32_t u = 8;
+    while (u > 1 && u * bytes > 2048u)
+        u /= 2;
+    return u;
 }
 
 /* CUDA tiled matmul: 64 x 64 outputs per block of 256 threads. */

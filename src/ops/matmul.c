@@ -217,7 +217,7 @@ static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlx
     l->grid.x = (uint32_t)((d->n + rows_per_block - 1) / rows_per_block);
     l->block.x = 32 * MLXN_MATVEC_WARPS;
     l->shared_bytes = MLXN_MATVEC_WARPS * MLXN_MATVEC_STAGES * r * (uint32_t)n_w *
-                      mlxn_matvec_stage_bytes(d->chunk_bytes);
+                      mlxn_matvec_stage_bytes(d->chunk_bytes * mlxn_matvec_units(d->chunk_bytes));
 }
 
 static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
