@@ -93,54 +93,69 @@ __device__ __forceinline__ void matvec_body(const float *__restrict__ x, const w
                 const uint8_t *src = row_ptr(w[v], row0 + rr, p) + off;
                 rb[v][r] = st + (v * R + rr) * sb + ((uintptr_t)src & 15);
             }
+#pragma unroll
         for (uint32_t j = 0; j < U; j++) {
-            const uint32_t el = 8 * (32 * j + lane), e0 = c * ce + el;
-            if (e0 >= p.k)
+            const uint32_t u = 32 * j + lane;
+            if (c * ce + 8 * u >= p.k)
                 break;
-            /* Decode this lane's 8 elements of every row once ... */
-            float q[NW][R][8], s[NW][R], o[NW][R];
+            /* Decode this lane's unit of every row once ... */
+            float q[NW][R][8], s[NW][R][2], o[NW][R][2];
+            uint32_t xo[2];
 #pragma unroll
             for (int v = 0; v < NW; v++)
 #pragma unroll
-                for (int r = 0; r < R; r++) {
-                    decode8<F>(rb[v][r], el, w[v], row0 + (r < nrows ? r : 0), e0, p, q[v][r],
-                               s[v][r], o[v][r]);
-                    if (e0 + 8 > p.k)
-#pragma unroll
-                        for (int i = 0; i < 8; i++)
-                            q[v][r][i] = e0 + i < p.k ? q[v][r][i] : 0.0f;
-                }
+                for (int r = 0; r < R; r++)
+                    decode_mv<F>(rb[v][r], u, c * ce, w[v], row0 + (r < nrows ? r : 0), p,
+                                 q[v][r], s[v][r], o[v][r], xo);
             /* ... then multiply with x, one token at a time (0 past k). */
 #pragma unroll
             for (int t = 0; t < MT; t++) {
                 if (t >= (int)p.m)
                     break;
-                const float *xr = x + (uint64_t)t * p.k + e0;
-                float xv[8], xs = 0.0f;
-                if (e0 + 8 <= p.k && ((uintptr_t)xr & 15) == 0) {
-                    float4 a = *(const float4 *)xr, b = *(const float4 *)(xr + 4);
-                    xv[0] = a.x, xv[1] = a.y, xv[2] = a.z, xv[3] = a.w;
-                    xv[4] = b.x, xv[5] = b.y, xv[6] = b.z, xv[7] = b.w;
-                } else {
+                float xv[8], xs[2] = {0.0f, 0.0f};
 #pragma unroll
-                    for (int i = 0; i < 8; i++)
-                        xv[i] = e0 + i < p.k ? xr[i] : 0.0f;
+                for (int h = 0; h < 2; h++) {
+                    const uint32_t e = c * ce + xo[h];
+                    const float *xr = x + (uint64_t)t * p.k + e;
+                    if (e + 4 <= p.k && ((uintptr_t)xr & 15) == 0) {
+                        float4 a = *(const float4 *)xr;
+                        xv[4 * h] = a.x, xv[4 * h + 1] = a.y, xv[4 * h + 2] = a.z, xv[4 * h + 3] = a.w;
+                    } else {
+#pragma unroll
+                        for (int i = 0; i < 4; i++)
+                            xv[4 * h + i] = e + i < p.k ? xr[i] : 0.0f;
+                    }
+                    if (fmt_has_offset<F>::value)
+#pragma unroll
+                        for (int i = 0; i < 4; i++)
+                            xs[h] += xv[4 * h + i];
                 }
-                if (fmt_has_offset<F>::value)
-#pragma unroll
-                    for (int i = 0; i < 8; i++)
-                        xs += xv[i];
 #pragma unroll
                 for (int v = 0; v < NW; v++)
 #pragma unroll
                     for (int r = 0; r < R; r++) {
-                        float d = 0.0f;
+                        float d0 = 0.0f, d1 = 0.0f;
 #pragma unroll
-                        for (int i = 0; i < 8; i++)
-                            d = fmaf(q[v][r][i], xv[i], d);
-                        acc[v][r][t] = fmaf(s[v][r], d, acc[v][r][t]);
-                        if (fmt_has_offset<F>::value)
-                            acc[v][r][t] = fmaf(o[v][r], xs, acc[v][r][t]);
+                        for (int i = 0; i < 4; i++) {
+                            d0 = fmaf(q[v][r][i], xv[i], d0);
+                            d1 = fmaf(q[v][r][4 + i], xv[4 + i], d1);
+                        }
+                        float a = acc[v][r][t];
+                        if (F == FMT_Q4_K) {
+                            a = fmaf(s[v][r][0], d0, a);
+                            a = fmaf(s[v][r][1], d1, a);
+                        } else {
+                            a = fmaf(s[v][r][0], d0 + d1, a);
+                        }
+                        if (fmt_has_offset<F>::value) {
+                            if (F == FMT_Q4_K) {
+                                a = fmaf(o[v][r][0], xs[0], a);
+                                a = fmaf(o[v][r][1], xs[1], a);
+                            } else {
+                                a = fmaf(o[v][r][0], xs[0] + xs[1], a);
+                            }
+                        }
+                        acc[v][r][t] = a;
                     }
             }
         }

@@ -194,6 +194,72 @@ __device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wpt
     }
 }
 
+/* The matvec's unit: 8 elements of a chunk, q[0..3] at chunk elements
+ * xo[0]..xo[0]+3 and q[4..7] at xo[1]..xo[1]+3, w = s[h] * q + o[h] for
+ * half h. For Q4_0 and Q4_K one 32-bit word of nibbles is a unit (low
+ * nibbles and high nibbles are 16 or 32 elements apart), halving the bytes
+ * read per element; other formats use 8 consecutive elements. Unit u of a
+ * chunk starting at row element `base`. */
+template <int F>
+__device__ __forceinline__ void decode_mv(const uint8_t *rb, uint32_t u, uint32_t base, const wptr &w,
+                                          uint64_t row, const mlxn_matmul_params &p, float q[8],
+                                          float s[2], float o[2], uint32_t xo[2])
+{
+    if (F == FMT_Q4_0) {
+        const uint8_t *b = rb + (u / 4) * 18;
+        const uint32_t t = u % 4;
+        s[0] = s[1] = h2f(ld_u16(b));
+        o[0] = o[1] = 0.0f;
+        uint32_t v = ld_u32_a2(b + 2 + 4 * t);
+        uint32_t lo = v & 0x0F0F0F0Fu, hi = (v >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = byte_f(lo, i, 8.0f);
+            q[4 + i] = byte_f(hi, i, 8.0f);
+        }
+        xo[0] = 32 * (u / 4) + 4 * t;
+        xo[1] = xo[0] + 16;
+    } else if (F == FMT_Q4_K) {
+        /* 32 units per block: 4 groups of 64 elements, 8 words each */
+        const uint8_t *b = rb + (u / 32) * 144;
+        const uint32_t g = (u % 32) / 8, wi = u % 8;
+        const uint8_t *sc = b + 4;
+        const uint32_t s03 = *(const uint32_t *)sc, m03 = *(const uint32_t *)(sc + 4),
+                       hi8 = *(const uint32_t *)(sc + 8);
+        float d = h2f(ld_u16(b)), dmin = h2f(ld_u16(b + 2));
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            uint32_t j = 2 * g + h, scv, mv;
+            if (j < 4) {
+                scv = (s03 >> (8 * j)) & 63;
+                mv = (m03 >> (8 * j)) & 63;
+            } else {
+                uint32_t q8 = (hi8 >> (8 * (j - 4))) & 0xFF;
+                scv = (q8 & 0xF) | (((s03 >> (8 * (j - 4))) >> 6 & 3) << 4);
+                mv = (q8 >> 4) | (((m03 >> (8 * (j - 4))) >> 6 & 3) << 4);
+            }
+            s[h] = d * (float)scv;
+            o[h] = -(dmin * (float)mv);
+        }
+        uint32_t v = *(const uint32_t *)(b + 16 + 32 * g + 4 * wi);
+        uint32_t lo = v & 0x0F0F0F0Fu, hi = (v >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            q[i] = byte_f(lo, i, 0.0f);
+            q[4 + i] = byte_f(hi, i, 0.0f);
+        }
+        xo[0] = 256 * (u / 32) + 64 * g + 4 * wi;
+        xo[1] = xo[0] + 32;
+    } else {
+        float ss, oo;
+        decode8<F>(rb, 8 * u, w, row, base + 8 * u, p, q, ss, oo);
+        s[0] = s[1] = ss;
+        o[0] = o[1] = oo;
+        xo[0] = 8 * u;
+        xo[1] = 8 * u + 4;
+    }
+}
+
 /* Bytes of one row of W. */
 __device__ __forceinline__ const uint8_t *row_ptr(const wptr &w, uint64_t row, const mlxn_matmul_params &p)
 {
