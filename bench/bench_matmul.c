@@ -14,6 +14,8 @@
  * xor reduction over 2 GiB, 16-byte streaming loads). --sweep also times
  * the matvec kernels with 1, 2 and 4 rows per warp.
  *
+ * SwiGLU: the fused gate/up product at m = 1 on 14336 x 4096 weights.
+ *
  * Prefill: m = 512 through mlxn_op_matmul (W dequantized to bf16, x to
  * bf16, cuBLAS GEMM), against the cuBLAS bf16 GEMM alone on the same shape
  * (pre-converted operands), both in TFLOP/s (2 m n k flops).
@@ -341,6 +343,55 @@ static void decode_bench(double bw, int sweep, int quick)
         }
 }
 
+/* ---- the fused gate/up SwiGLU product at m = 1 ------------------------------------ */
+typedef struct sw_ctx {
+    mlxn_weight g[32], u[32];
+    int n_copies;
+    mlxn_buffer *x, *out;
+} sw_ctx;
+
+static void enc_sw(mlxn_encoder *enc, void *p, int i)
+{
+    sw_ctx *c = p;
+    CHECK_ST(mlxn_op_matmul_swiglu(enc, c->x, &c->g[i % c->n_copies], &c->u[i % c->n_copies],
+                                   c->out));
+}
+
+static void swiglu_bench(double bw)
+{
+    printf("\n### SwiGLU product out = silu(x Wg^T) * (x Wu^T), m = 1, n x k = 14336 x 4096 "
+           "(bytes: both weights + x + out)\n\n| format | us | GB/s | %% of read bw |\n"
+           "|---|---|---|---|\n");
+    static const int fis[3] = {0, 2, 4};
+    mlxn_device_info info;
+    mlxn_device_get_info(dev, &info);
+    for (int f = 0; f < 3; f++) {
+        sw_ctx c;
+        memset(&c, 0, sizeof c);
+        const int64_t n = 14336, k = 4096;
+        c.g[0] = make_weight(&FMTS[fis[f]], n, k);
+        size_t wb = weight_bytes(&c.g[0]);
+        c.n_copies = (int)(2 * (uint64_t)info.l2_bytes / (2 * wb)) + 2;
+        for (int i = 0; i < c.n_copies; i++) {
+            if (i)
+                c.g[i] = make_weight(&FMTS[fis[f]], n, k);
+            c.u[i] = make_weight(&FMTS[fis[f]], n, k);
+        }
+        c.x = random_f32(1, k);
+        int64_t so[2] = {1, n};
+        CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F32, 2, so, &c.out));
+        double us = time_graph(enc_sw, &c, 200, 15);
+        double gbs = (2.0 * (double)wb + 4.0 * (double)(k + n)) / (us * 1e-6) / 1e9;
+        printf("| %s | %.2f | %.0f | %.1f |\n", FMTS[fis[f]].name, us, gbs, 100.0 * gbs / bw);
+        for (int i = 0; i < c.n_copies; i++) {
+            free_weight(&c.g[i]);
+            free_weight(&c.u[i]);
+        }
+        mlxn_buffer_destroy(c.x);
+        mlxn_buffer_destroy(c.out);
+    }
+}
+
 /* ---- prefill products ------------------------------------------------------------ */
 typedef struct pf_ctx {
     mlxn_weight w;
@@ -452,6 +503,7 @@ int main(int argc, char **argv)
     double bw = read_bandwidth();
     printf("\nread bandwidth (debug_read_bw, 2 GiB, median of 9): %.0f GB/s\n", bw);
     decode_bench(bw, sweep, quick);
+    swiglu_bench(bw);
     prefill_bench(quick);
     mlxn_device_destroy(dev);
     return 0;

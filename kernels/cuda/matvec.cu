@@ -182,8 +182,18 @@ __device__ __forceinline__ void matvec_run(const float *x, const wptr *w, const 
 {
     extern __shared__ __align__(16) uint8_t smem[];
     MLXN_PDL_ENTER();
-    /* m > 2 runs with one row per warp (the op asks for it). */
-    if (p.m == 1) {
+    /* m > 2 and the SwiGLU product run with one row per warp (the op asks
+     * for it; gate and up already share each load of x). */
+    if (NW == 2) {
+        if (p.m == 1)
+            matvec_body<F, 1, NW, 1>(x, w, add, out, p, smem);
+        else if (p.m == 2)
+            matvec_body<F, 1, NW, 2>(x, w, add, out, p, smem);
+        else if (p.m <= 4)
+            matvec_body<F, 1, NW, 4>(x, w, add, out, p, smem);
+        else
+            matvec_body<F, 1, NW, 8>(x, w, add, out, p, smem);
+    } else if (p.m == 1) {
         if (p.rows_per_warp >= 4)
             matvec_body<F, 4, NW, 1>(x, w, add, out, p, smem);
         else if (p.rows_per_warp == 2)

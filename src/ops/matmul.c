@@ -210,10 +210,8 @@ static uint32_t rows_per_warp(int64_t n)
 static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlxn__mm_w *d,
                             int n_w)
 {
-    /* m > 2 keeps one row per warp (registers); the SwiGLU product at most 2. */
-    uint32_t r = p->m > 2 ? 1 : rows_per_warp(d->n);
-    if (n_w == 2 && r > 2)
-        r = 2;
+    /* m > 2 and the SwiGLU product keep one row per warp (registers). */
+    uint32_t r = p->m > 2 || n_w == 2 ? 1 : rows_per_warp(d->n);
     p->rows_per_warp = r;
     uint64_t rows_per_block = (uint64_t)MLXN_MATVEC_WARPS * r;
     l->grid.x = (uint32_t)((d->n + rows_per_block - 1) / rows_per_block);
