@@ -382,6 +382,11 @@ OPTEST_ROWS(matmul)
         add_mm_row(fi, 33, 33, k_big, MODE_ADD, 1, 0);
         add_mm_row(fi, 100, 7, k_one, MODE_PLAIN, 1, 0);
         add_mm_row(fi, 33, 255, k_big, MODE_SWIGLU, 1, 0);
+        /* n large enough for 2 and 4 rows per warp in the CUDA matvec
+         * (a partial last group of rows). */
+        add_mm_row(fi, 1, 1031, k_big, MODE_PLAIN, 0, 0);
+        add_mm_row(fi, 2, 2081, k_one, MODE_ADD, 0, 0);
+        add_mm_row(fi, 1, 2085, k_big, MODE_PLAIN, 0, 36);
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
     for (int fi = 0; fi < N_FMTS; fi++)
