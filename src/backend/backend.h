@@ -52,6 +52,16 @@ typedef struct mlxn__graph_desc {
     const mlxn__graph_edge *edges;
     size_t n_edges;
 } mlxn__graph_desc;
+/* D = A @ B^T (+ C): A (m, k) bf16 and B (n, k) bf16 row-major with rows
+ * k elements apart; C and D (m, n) f32 row-major with rows ldd elements
+ * apart; f32 accumulation. c == 0: no C. The workspace (device memory of
+ * workspace_bytes) is the library's scratch for this call. */
+typedef struct mlxn__gemm {
+    uint64_t a, b, c, d;
+    uint32_t m, n, k, ldd;
+    uint64_t workspace;
+    uint64_t workspace_bytes;
+} mlxn__gemm;
 
 typedef struct mlxn__backend {
     const char *name;
@@ -98,6 +108,14 @@ typedef struct mlxn__backend {
      * 4-aligned) at addr in queue order: after the buffer's earlier work,
      * before its later work. The data is copied at call time. */
     mlxn_status (*update)(mlxn__cb *cb, uint64_t addr, const void *data, size_t n);
+
+    /* ---- matrix products through a vendor library (cuBLAS on CUDA) ----
+     * gemm_available loads the library on first use and says whether gemm
+     * may be called (0: callers use their own kernels). gemm issues one
+     * mlxn__gemm on the command buffer's queue, in order with its other
+     * work. Backends without a library leave both NULL. */
+    int (*gemm_available)(mlxn_device *dev);
+    mlxn_status (*gemm)(mlxn__cb *cb, const struct mlxn__gemm *g);
 
     /* ---- graphs: recorded nodes as backend executable graphs ---- */
     /* An executable graph: b's nodes (launches in recorded order) with

@@ -109,6 +109,7 @@ void mlxn_device_destroy(mlxn_device *dev)
     dev->default_queue->is_default = 0;
     mlxn_queue_destroy(dev->default_queue);
     mlxn__profiler_destroy(dev);
+    mlxn__workspace_release_all(dev);
     mlxn__registry_fini(dev);
     dev->be->close(dev);
     pthread_mutex_destroy(&dev->lock);

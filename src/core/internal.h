@@ -144,6 +144,7 @@ struct mlxn_device {
     mlxn__profiler *profiler; /* NULL unless params.profile is set */
     atomic_int kernels_loaded; /* every kernel resolved (graph/encoder_fence.c) */
     int multiprocessors; /* mlxn_device_info.multiprocessors, read once at creation */
+    struct mlxn__workspace *workspaces; /* guarded by lock; see workspace.c */
 };
 
 /* The device's multiprocessor count (CUDA SMs, CPU worker threads), at
@@ -152,6 +153,18 @@ static inline int mlxn__device_multiprocessors(const mlxn_device *dev)
 {
     return dev->multiprocessors;
 }
+
+/* ---- workspaces -----------------------------------------------------------
+ * Device-owned scratch buffers for ops that need temporary memory (the
+ * prefill matmul path), one per (queue, slot): grown on demand, never
+ * shrunk, kept alive by the command buffers and graphs that use them (a
+ * grown workspace's old memory goes when its last user completes). Work on
+ * one queue runs in order, so reuse within a queue is safe when every use
+ * is annotated with its ranges. The returned buffer is owned by the device:
+ * do not destroy it. */
+mlxn_status mlxn__workspace_get(mlxn_device *dev, mlxn_queue *q, int slot, size_t bytes,
+                                mlxn_buffer **out);
+void mlxn__workspace_release_all(mlxn_device *dev);
 
 /* Record the first fatal device error; later calls report it. */
 void mlxn__device_set_sticky(mlxn_device *dev, mlxn_status status);

@@ -112,7 +112,11 @@ mlxn_status mlxn_op_rms_norm(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *w, 
     mlxn__op_buf(&l, out, 0, 1);
     mlxn__op_bytes(&l, &p, sizeof p);
     l.grid.x = (uint32_t)(rows ? rows : 1);
-    l.block.x = n >= 256 ? 256 : (uint32_t)((n + 31) / 32 * 32);
+    /* About four elements per thread: a short loop keeps few loads in
+     * flight per thread, and one row is one block (latency-bound at
+     * batch 1). */
+    int64_t t = (n / 4 + 31) / 32 * 32;
+    l.block.x = (uint32_t)(t < 32 ? 32 : t > 1024 ? 1024 : t);
     if (!rows)
         return MLXN_OK; /* nothing to do */
     return mlxn__op_encode(enc, &l);

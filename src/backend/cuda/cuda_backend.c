@@ -99,6 +99,7 @@ static void cuda_close(mlxn_device *dev)
     mlxn__cuda_device *cd = mlxn__cuda_of(dev);
     mlxn__cuda_bind(dev);
     cd->cu->cuCtxSynchronize();
+    mlxn__cuda_blas_close(dev);
     unload_modules(cd);
     cd->cu->cuStreamDestroy(cd->xfer);
     cd->cu->cuDevicePrimaryCtxRelease(cd->device);
@@ -466,4 +467,6 @@ const mlxn__backend mlxn__cuda_backend = {
     .capture_stop = mlxn__cuda_capture_stop,
     .residency_limit = mlxn__cuda_residency_limit,
     .residency_window = mlxn__cuda_residency_window,
+    .gemm_available = mlxn__cuda_gemm_available,
+    .gemm = mlxn__cuda_gemm,
 };

@@ -6,6 +6,8 @@
 
 #include "backend/cuda/cuda_driver.h"
 
+typedef struct mlxn__cuda_blas mlxn__cuda_blas;
+
 typedef struct mlxn__cuda_device {
     const mlxn__cu *cu;
     CUdevice device;
@@ -14,6 +16,8 @@ typedef struct mlxn__cuda_device {
     CUstream xfer;    /* host<->device copies and fills */
     int pdl;          /* launch with programmatic stream serialization */
     int sm_count;
+    mlxn__cuda_blas *blas; /* cublasLt, loaded on first use (cuda_blas.c) */
+    int blas_failed;       /* loading cublasLt failed: do not retry */
 } mlxn__cuda_device;
 
 typedef struct mlxn__cuda_queue {
@@ -23,6 +27,11 @@ typedef struct mlxn__cuda_queue {
 typedef struct mlxn__cuda_cb {
     CUevent done; /* recorded at submit */
 } mlxn__cuda_cb;
+
+/* The library GEMM (cuda_blas.c): backend entries and cleanup. */
+int mlxn__cuda_gemm_available(mlxn_device *dev);
+mlxn_status mlxn__cuda_gemm(mlxn__cb *cb, const mlxn__gemm *g);
+void mlxn__cuda_blas_close(mlxn_device *dev);
 
 /* Make the device's context current on the calling thread. */
 mlxn_status mlxn__cuda_bind(mlxn_device *dev);

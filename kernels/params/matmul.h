@@ -1,0 +1,78 @@
+/*
+ * params/matmul.h: parameters of the matrix-product kernels, shared by the
+ * ops, the CPU kernels and the CUDA kernels.
+ *
+ * Every product is out = x @ W^T: x (m, k) f32, W (n, k) in the kernel's
+ * format, out (m, ldo) f32 (the first n columns are written).
+ *   matvec_<f>          m <= 8; args x, W..., add, out, params
+ *   matvec_swiglu_<f>   m <= 8; out = silu(x @ Wg^T) * (x @ Wu^T);
+ *                       args x, Wg..., Wu..., out, params
+ *   matmul_<f>          any m (tiled); args x, W..., add, out, params
+ *   dequant_<f>         out (n, k) = W in f32, f16 or bf16; args W..., out, params
+ *   swiglu_join_f32     out (m, n) = silu(gu[:, :n]) * gu[:, n:2n]; gu (m, 2n)
+ * "W..." is one buffer for dense and GGUF formats, and w (U32), scales,
+ * biases for MLX affine formats (mlx4, mlx8, mlx for 2/3/5/6 bits).
+ */
+#ifndef MLXN_PARAMS_MATMUL_H
+#define MLXN_PARAMS_MATMUL_H
+
+#include <stdint.h>
+
+enum {
+    MLXN_MM_ADD = 1u << 0,        /* out = x @ W^T + add (add may alias out) */
+    MLXN_MM_SCALE_BF16 = 1u << 1, /* MLX scales and biases are bf16, else f16 */
+    MLXN_MM_OUT_F16 = 1u << 2,    /* dequant_*: f16 output */
+    MLXN_MM_OUT_BF16 = 1u << 3    /* dequant_*: bf16 output (else f32) */
+};
+
+/* Rows of x above which ops use the prefill path instead of matvec. */
+#define MLXN_MATVEC_MAX_M 8
+
+/* CUDA matvec geometry: blocks of MLXN_MATVEC_WARPS warps, each warp owns
+ * rows_per_warp rows of W and streams them through shared memory in chunks
+ * of mlxn_matvec_units() x MLXN_MATVEC_CHUNK elements (up to 2 KiB of a
+ * row), MLXN_MATVEC_STAGES chunks resident (all but one in flight). A
+ * staged row chunk of b bytes takes mlxn_matvec_stage_bytes(b) (slack for
+ * rows that do not start 16-byte aligned). */
+#define MLXN_MATVEC_WARPS 4
+#define MLXN_MATVEC_CHUNK 256
+#define MLXN_MATVEC_STAGES 3
+
+#ifdef __CUDACC__
+#define MLXN_HOST_DEVICE __host__ __device__
+#else
+#define MLXN_HOST_DEVICE
+#endif
+
+static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_stage_bytes(uint32_t chunk_bytes)
+{
+    return (chunk_bytes + 15u) / 16u * 16u + 16u;
+}
+
+/* Chunk length in units of MLXN_MATVEC_CHUNK elements for a format whose
+ * MLXN_MATVEC_CHUNK elements take `bytes` bytes: the largest power of two
+ * up to 8 with a chunk of at most 2 KiB. */
+static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
+{
+    uint32_t u = 8;
+    while (u > 1 && u * bytes > 2048u)
+        u /= 2;
+    return u;
+}
+
+/* CUDA tiled matmul: 64 x 64 outputs per block of 256 threads. */
+#define MLXN_MATMUL_TILE 64
+
+typedef struct mlxn_matmul_params {
+    uint32_t m;          /* rows of x and out */
+    uint32_t n;          /* rows of W: output features */
+    uint32_t k;          /* inner dimension */
+    uint32_t ldo;        /* elements between rows of out (>= n) */
+    uint32_t flags;      /* MLXN_MM_* */
+    uint32_t bits;       /* MLX affine: 2, 3, 4, 5, 6 or 8 */
+    uint32_t group_size; /* MLX affine: 32, 64 or 128 */
+    uint32_t rows_per_warp; /* CUDA matvec: rows per warp (1, 2 or 4) */
+    uint64_t row_bytes;  /* bytes of one row of W (w buffer) */
+} mlxn_matmul_params;
+
+#endif /* MLXN_PARAMS_MATMUL_H */

@@ -1,0 +1,424 @@
+/*
+ * matmul.c: the matrix-product ops (mlxn_op_matmul, mlxn_op_matmul_swiglu)
+ * and mlxn_op_dequantize: weight validation, the choice between the
+ * matrix-vector kernels (m <= MLXN_MATVEC_MAX_M), the library GEMM of the
+ * prefill path (matmul_prefill.c) and our own tiled kernel (capture mode,
+ * no library, the CPU), and launch geometry.
+ */
+#include "graph/encoder.h"
+#include "graph/encoder_gemm.h"
+#include "ops/matmul_internal.h"
+#include "params/quant.h"
+
+#include <string.h>
+
+static const char *gguf_fmt(mlxn_dtype t)
+{
+    switch (t) {
+    case MLXN_DTYPE_F32: return "f32";
+    case MLXN_DTYPE_F16: return "f16";
+    case MLXN_DTYPE_BF16: return "bf16";
+    case MLXN_DTYPE_Q4_0: return "q4_0";
+    case MLXN_DTYPE_Q8_0: return "q8_0";
+    case MLXN_DTYPE_Q4_K: return "q4_k";
+    case MLXN_DTYPE_Q6_K: return "q6_k";
+    default: return NULL;
+    }
+}
+
+static mlxn_status fail(mlxn_encoder *enc, const char *op, const char *msg, const char *arg)
+{
+    return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG, "%s: %s %s", op, arg,
+                      msg);
+}
+
+static mlxn_status check_mlx(mlxn_encoder *enc, const char *op, const char *arg,
+                             const mlxn_weight *w, mlxn__mm_w *d)
+{
+    mlxn_device *dev = mlxn_encoder_device(enc);
+    const mlxn_buffer *wb = w->w;
+    int bits = w->bits, gs = w->group_size;
+    if (bits < 2 || bits > 8 || bits == 7 || (gs != 32 && gs != 64 && gs != 128))
+        return mlxn__fail(dev, MLXN_ERR_UNSUPPORTED,
+                          "%s: %s: MLX affine with %d bits and group size %d (bits 2, 3, "
+                          "4, 5, 6, 8 and groups 32, 64, 128 are supported)",
+                          op, arg, bits, gs);
+    if (!w->scales || !w->biases)
+        return fail(enc, op, "is MLX affine (U32) but scales or biases are NULL", arg);
+    mlxn_status st;
+    if ((st = mlxn__op_check_dtype(enc, op, "scales", w->scales, MLXN_DTYPE_F16,
+                                   MLXN_DTYPE_BF16, -1)) != MLXN_OK ||
+        (st = mlxn__op_check_dtype(enc, op, "biases", w->biases, (int)w->scales->dtype,
+                                   -1)) != MLXN_OK)
+        return st;
+    int64_t kw = wb->shape[1];
+    if (wb->ndim != 2 || (kw * 32) % bits)
+        return fail(enc, op, "must have shape (n, k*bits/32)", arg);
+    d->n = wb->shape[0];
+    d->k = kw * 32 / bits;
+    if (d->k % gs)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                          "%s: %s: k = %lld is not a multiple of the group size %d", op, arg,
+                          (long long)d->k, gs);
+    const mlxn_buffer *sb[2] = {w->scales, w->biases};
+    for (int i = 0; i < 2; i++)
+        if (sb[i]->ndim != 2 || sb[i]->shape[0] != d->n || sb[i]->shape[1] != d->k / gs)
+            return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                              "%s: %s: %s must have shape (%lld, %lld)", op, arg,
+                              i ? "biases" : "scales", (long long)d->n,
+                              (long long)(d->k / gs));
+    d->mlx = 1;
+    d->fmt = bits == 4 ? "mlx4" : bits == 8 ? "mlx8" : "mlx";
+    d->row_bytes = (uint64_t)kw * 4;
+    d->chunk_bytes = MLXN_MATVEC_CHUNK * (uint32_t)bits / 8;
+    d->bits = (uint32_t)bits;
+    d->group_size = (uint32_t)gs;
+    d->scale_bf16 = w->scales->dtype == MLXN_DTYPE_BF16;
+    return MLXN_OK;
+}
+
+mlxn_status mlxn__mm_check_weight(mlxn_encoder *enc, const char *op, const char *arg,
+                                  const mlxn_weight *w, mlxn__mm_w *d)
+{
+    mlxn_device *dev = mlxn_encoder_device(enc);
+    memset(d, 0, sizeof *d);
+    d->w = w;
+    if (!w || !w->w)
+        return fail(enc, op, "is NULL", arg);
+    const mlxn_buffer *wb = w->w;
+    if (wb->dtype == MLXN_DTYPE_U32) {
+        mlxn_status st = check_mlx(enc, op, arg, w, d);
+        if (st != MLXN_OK)
+            return st;
+    } else {
+        d->fmt = gguf_fmt(wb->dtype);
+        if (!d->fmt)
+            return mlxn__fail(dev, MLXN_ERR_UNSUPPORTED,
+                              "%s: %s has dtype %s (f32, f16, bf16, q4_0, q8_0, q4_k, q6_k "
+                              "or u32 for MLX affine are supported)",
+                              op, arg, mlxn_dtype_name(wb->dtype));
+        if (wb->ndim != 2)
+            return fail(enc, op, "must have shape (n, k)", arg);
+        d->n = wb->shape[0];
+        d->k = wb->shape[1];
+        int64_t be = mlxn_dtype_block_elems(wb->dtype);
+        if (d->k % be)
+            return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                              "%s: %s: k = %lld is not a multiple of the %s block (%lld)", op,
+                              arg, (long long)d->k, d->fmt, (long long)be);
+        if ((wb->dtype == MLXN_DTYPE_F16 || wb->dtype == MLXN_DTYPE_BF16) && d->k % 2)
+            return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                              "%s: %s: k = %lld must be even for %s weights", op, arg,
+                              (long long)d->k, d->fmt);
+        d->row_bytes = (uint64_t)mlxn_dtype_bytes(wb->dtype, d->k);
+        d->chunk_bytes = (uint32_t)mlxn_dtype_bytes(wb->dtype, MLXN_MATVEC_CHUNK);
+    }
+    if (d->n < 1 || d->k < 1 || d->n > INT32_MAX || d->k > INT32_MAX)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG, "%s: %s has %lld x %lld elements", op,
+                          arg, (long long)d->n, (long long)d->k);
+    if (mlxn__buffer_addr(wb, 0) % 4)
+        return fail(enc, op, "must start at an address that is a multiple of 4 bytes", arg);
+    return MLXN_OK;
+}
+
+mlxn_matmul_params mlxn__mm_params(const mlxn__mm_w *d, int64_t m)
+{
+    mlxn_matmul_params p;
+    memset(&p, 0, sizeof p);
+    p.m = (uint32_t)m;
+    p.n = (uint32_t)d->n;
+    p.k = (uint32_t)d->k;
+    p.ldo = (uint32_t)d->n;
+    p.bits = d->bits;
+    p.group_size = d->group_size;
+    p.flags = d->scale_bf16 ? MLXN_MM_SCALE_BF16 : 0;
+    p.row_bytes = d->row_bytes;
+    return p;
+}
+
+void mlxn__mm_bind_weight(mlxn__op_launch *l, const mlxn__mm_w *d)
+{
+    mlxn__op_buf(l, d->w->w, 1, 0);
+    if (d->mlx) {
+        mlxn__op_buf(l, d->w->scales, 1, 0);
+        mlxn__op_buf(l, d->w->biases, 1, 0);
+    }
+}
+
+void mlxn__mm_bind_range(mlxn__op_launch *l, mlxn_buffer *b, size_t offset, size_t bytes,
+                         int reads, int writes)
+{
+    mlxn_range r = {b, offset, bytes};
+    l->args[l->n_args++] = mlxn_arg_buffer_at(b, offset);
+    if (reads && l->n_reads < MLXN_MAX_RANGES)
+        l->reads[l->n_reads++] = r;
+    if (writes && l->n_writes < MLXN_MAX_RANGES)
+        l->writes[l->n_writes++] = r;
+}
+
+/* ---- shared checks of x, out, add ------------------------------------------------- */
+static int overlaps(const mlxn_buffer *a, const mlxn_buffer *b)
+{
+    if (!a || !b || a->alloc != b->alloc)
+        return 0;
+    return a->offset < b->offset + b->bytes && b->offset < a->offset + a->bytes;
+}
+
+static mlxn_status check_io(mlxn_encoder *enc, const char *op, const mlxn__mm_w *d,
+                            mlxn_buffer *x, mlxn_buffer *add, mlxn_buffer *out, int64_t *m)
+{
+    mlxn_device *dev = mlxn_encoder_device(enc);
+    mlxn_status st;
+    if ((st = mlxn__op_check_dtype(enc, op, "x", x, MLXN_DTYPE_F32, -1)) != MLXN_OK ||
+        (st = mlxn__op_check_dtype(enc, op, "out", out, MLXN_DTYPE_F32, -1)) != MLXN_OK)
+        return st;
+    int64_t rows, cols;
+    mlxn__op_rows_cols(x, &rows, &cols);
+    if (cols != d->k)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                          "%s: x has rows of %lld elements, W has k = %lld", op,
+                          (long long)cols, (long long)d->k);
+    if (rows < 1 || rows > INT32_MAX)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG, "%s: x has %lld rows", op,
+                          (long long)rows);
+    if (mlxn_buffer_elems(out) != rows * d->n)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                          "%s: out has %lld elements, expected m x n = %lld x %lld", op,
+                          (long long)mlxn_buffer_elems(out), (long long)rows,
+                          (long long)d->n);
+    if (add) {
+        if ((st = mlxn__op_check_dtype(enc, op, "add", add, MLXN_DTYPE_F32, -1)) != MLXN_OK ||
+            (st = mlxn__op_check_elems(enc, op, "add", add, "out", out)) != MLXN_OK)
+            return st;
+        if (overlaps(add, out) && (add->alloc != out->alloc || add->offset != out->offset))
+            return fail(enc, op, "overlaps out without being the same view", "add");
+    }
+    if (overlaps(x, out))
+        return fail(enc, op, "overlaps out", "x");
+    *m = rows;
+    return MLXN_OK;
+}
+
+/* ---- matrix-vector kernels ------------------------------------------------------------ */
+/* Rows per warp at m <= 2: more rows share each load of x, fewer rows
+ * keep enough warps in flight for small n (measured on an H200). */
+static uint32_t rows_per_warp(int64_t n)
+{
+    return n >= 2048 ? 4 : n >= 1024 ? 2 : 1;
+}
+
+static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlxn__mm_w *d,
+                            int n_w)
+{
+    /* m > 2 and the SwiGLU product keep one row per warp (registers). */
+    uint32_t r = p->m > 2 || n_w == 2 ? 1 : rows_per_warp(d->n);
+    p->rows_per_warp = r;
+    uint64_t rows_per_block = (uint64_t)MLXN_MATVEC_WARPS * r;
+    l->grid.x = (uint32_t)((d->n + rows_per_block - 1) / rows_per_block);
+    l->block.x = 32 * MLXN_MATVEC_WARPS;
+    l->shared_bytes = MLXN_MATVEC_WARPS * MLXN_MATVEC_STAGES * r * (uint32_t)n_w *
+                      mlxn_matvec_stage_bytes(d->chunk_bytes * mlxn_matvec_units(d->chunk_bytes));
+}
+
+static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
+                          mlxn_buffer *add, mlxn_buffer *out, int64_t m)
+{
+    mlxn_kernel *k;
+    mlxn_status st = mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
+    if (st != MLXN_OK)
+        return st;
+    mlxn_matmul_params p = mlxn__mm_params(d, m);
+    if (add)
+        p.flags |= MLXN_MM_ADD;
+    mlxn__op_launch l;
+    mlxn__op_begin(&l, k, MLXN_OP_MATMUL);
+    mlxn__op_buf(&l, x, 1, 0);
+    mlxn__mm_bind_weight(&l, d);
+    mlxn__op_buf(&l, add ? add : out, add != NULL, 0);
+    mlxn__op_buf(&l, out, 0, 1);
+    matvec_geometry(&l, &p, d, 1);
+    mlxn__op_bytes(&l, &p, sizeof p);
+    return mlxn__op_encode(enc, &l);
+}
+
+static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *g,
+                                 const mlxn__mm_w *u, mlxn_buffer *out, int64_t m)
+{
+    mlxn_kernel *k;
+    mlxn_status st = mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
+    if (st != MLXN_OK)
+        return st;
+    mlxn_matmul_params p = mlxn__mm_params(g, m);
+    mlxn__op_launch l;
+    mlxn__op_begin(&l, k, MLXN_OP_MATMUL);
+    mlxn__op_buf(&l, x, 1, 0);
+    mlxn__mm_bind_weight(&l, g);
+    mlxn__mm_bind_weight(&l, u);
+    mlxn__op_buf(&l, out, 0, 1);
+    matvec_geometry(&l, &p, g, 2);
+    mlxn__op_bytes(&l, &p, sizeof p);
+    return mlxn__op_encode(enc, &l);
+}
+
+/* ---- our own tiled kernel (capture mode, no library, the CPU) ------------------------ */
+/* out (m, ldo) at byte `out_off` of `out` = x @ W^T (+ add). */
+static mlxn_status tiled(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
+                         mlxn_buffer *add, mlxn_buffer *out, size_t out_off, int64_t m,
+                         uint32_t ldo)
+{
+    mlxn_kernel *k;
+    mlxn_status st = mlxn__op_kernel(enc, &k, "matmul_%s", d->fmt);
+    if (st != MLXN_OK)
+        return st;
+    mlxn_matmul_params p = mlxn__mm_params(d, m);
+    p.ldo = ldo;
+    if (add)
+        p.flags |= MLXN_MM_ADD;
+    size_t out_bytes = ((size_t)(m - 1) * ldo + (size_t)d->n) * sizeof(float);
+    mlxn__op_launch l;
+    mlxn__op_begin(&l, k, MLXN_OP_MATMUL);
+    mlxn__op_buf(&l, x, 1, 0);
+    mlxn__mm_bind_weight(&l, d);
+    if (add)
+        mlxn__op_buf(&l, add, 1, 0);
+    else
+        mlxn__mm_bind_range(&l, out, out_off, out_bytes, 0, 0);
+    mlxn__mm_bind_range(&l, out, out_off, out_bytes, 0, 1);
+    mlxn__op_bytes(&l, &p, sizeof p);
+    l.grid.x = (uint32_t)((d->n + MLXN_MATMUL_TILE - 1) / MLXN_MATMUL_TILE);
+    l.grid.y = (uint32_t)((m + MLXN_MATMUL_TILE - 1) / MLXN_MATMUL_TILE);
+    l.block.x = 256;
+    return mlxn__op_encode(enc, &l);
+}
+
+mlxn_status mlxn__mm_swiglu_join(mlxn_encoder *enc, mlxn_buffer *gu, int64_t m, int64_t n,
+                                mlxn_buffer *out)
+{
+    mlxn_kernel *k;
+    mlxn_status st = mlxn__op_kernel(enc, &k, "swiglu_join_f32");
+    if (st != MLXN_OK)
+        return st;
+    mlxn_matmul_params p;
+    memset(&p, 0, sizeof p);
+    p.m = (uint32_t)m;
+    p.n = (uint32_t)n;
+    p.ldo = (uint32_t)n;
+    mlxn__op_launch l;
+    mlxn__op_begin(&l, k, MLXN_OP_ACTIVATION);
+    mlxn__mm_bind_range(&l, gu, 0, (size_t)m * 2 * (size_t)n * sizeof(float), 1, 0);
+    mlxn__op_buf(&l, out, 0, 1);
+    mlxn__op_bytes(&l, &p, sizeof p);
+    l.block.x = 256;
+    l.grid = mlxn__op_grid_1d((uint64_t)m * (uint64_t)n, 256, 4, 65535);
+    return mlxn__op_encode(enc, &l);
+}
+
+/* ---- the ops --------------------------------------------------------------------------- */
+mlxn_status mlxn_op_matmul(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight *w,
+                           mlxn_buffer *add, mlxn_buffer *out)
+{
+    const char *op = "matmul";
+    if (!enc)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
+    mlxn__mm_w d;
+    int64_t m;
+    mlxn_status st = mlxn__mm_check_weight(enc, op, "w", w, &d);
+    if (st == MLXN_OK)
+        st = check_io(enc, op, &d, x, add, out, &m);
+    if (st != MLXN_OK)
+        return st;
+    if (m <= MLXN_MATVEC_MAX_M)
+        return matvec(enc, x, &d, add, out, m);
+    if (mlxn__encoder_gemm_available(enc)) {
+        mlxn__prefill pf = {x, &d, NULL, add, out, m};
+        return mlxn__mm_prefill_gemm(enc, &pf);
+    }
+    return tiled(enc, x, &d, add, out, 0, m, (uint32_t)d.n);
+}
+
+mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight *w_gate,
+                                  const mlxn_weight *w_up, mlxn_buffer *out)
+{
+    const char *op = "matmul_swiglu";
+    if (!enc)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
+    mlxn_device *dev = mlxn_encoder_device(enc);
+    mlxn__mm_w g, u;
+    int64_t m;
+    mlxn_status st = mlxn__mm_check_weight(enc, op, "w_gate", w_gate, &g);
+    if (st == MLXN_OK)
+        st = mlxn__mm_check_weight(enc, op, "w_up", w_up, &u);
+    if (st == MLXN_OK)
+        st = check_io(enc, op, &g, x, NULL, out, &m);
+    if (st != MLXN_OK)
+        return st;
+    if (strcmp(g.fmt, u.fmt) || g.n != u.n || g.k != u.k || g.bits != u.bits ||
+        g.group_size != u.group_size || g.scale_bf16 != u.scale_bf16 ||
+        w_gate->w->dtype != w_up->w->dtype)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
+                          "%s: w_gate and w_up differ in format or shape", op);
+    if (m <= MLXN_MATVEC_MAX_M)
+        return matvec_swiglu(enc, x, &g, &u, out, m);
+    if (mlxn__encoder_gemm_available(enc)) {
+        mlxn__prefill pf = {x, &g, &u, NULL, out, m};
+        return mlxn__mm_prefill_gemm(enc, &pf);
+    }
+    /* gate and up side by side in a workspace, then the join. */
+    mlxn_buffer *gu;
+    size_t row = (size_t)g.n * sizeof(float);
+    if ((st = mlxn__workspace_get(dev, enc->queue, MM_WS_GU, (size_t)m * 2 * row, &gu)) !=
+        MLXN_OK)
+        return st;
+    if ((st = tiled(enc, x, &g, NULL, gu, 0, m, (uint32_t)(2 * g.n))) != MLXN_OK ||
+        (st = tiled(enc, x, &u, NULL, gu, row, m, (uint32_t)(2 * g.n))) != MLXN_OK)
+        return st;
+    return mlxn__mm_swiglu_join(enc, gu, m, g.n, out);
+}
+
+/* ---- dequantization on the device ------------------------------------------------------- */
+static mlxn_status dequant(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *out,
+                           size_t offset, mlxn_dtype out_dtype)
+{
+    mlxn_kernel *k;
+    mlxn_status st = mlxn__op_kernel(enc, &k, "dequant_%s", d->fmt);
+    if (st != MLXN_OK)
+        return st;
+    mlxn_matmul_params p = mlxn__mm_params(d, 0);
+    p.flags |= out_dtype == MLXN_DTYPE_BF16 ? MLXN_MM_OUT_BF16
+               : out_dtype == MLXN_DTYPE_F16 ? MLXN_MM_OUT_F16
+                                             : 0;
+    size_t bytes = (size_t)d->n * (size_t)d->k * (out_dtype == MLXN_DTYPE_F32 ? 4 : 2);
+    mlxn__op_launch l;
+    mlxn__op_begin(&l, k, MLXN_OP_COPY);
+    mlxn__mm_bind_weight(&l, d);
+    mlxn__mm_bind_range(&l, out, offset, bytes, 0, 1);
+    mlxn__op_bytes(&l, &p, sizeof p);
+    l.block.x = 256;
+    l.grid = mlxn__op_grid_1d((uint64_t)d->n * (uint64_t)d->k / 32, 256, 1, 1u << 20);
+    return mlxn__op_encode(enc, &l);
+}
+
+mlxn_status mlxn__mm_dequant_to(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *ws,
+                                size_t offset)
+{
+    return dequant(enc, d, ws, offset, MLXN_DTYPE_BF16);
+}
+
+mlxn_status mlxn_op_dequantize(mlxn_encoder *enc, const mlxn_weight *w, mlxn_buffer *out)
+{
+    const char *op = "dequantize";
+    if (!enc)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
+    mlxn__mm_w d;
+    mlxn_status st = mlxn__mm_check_weight(enc, op, "w", w, &d);
+    if (st == MLXN_OK)
+        st = mlxn__op_check_dtype(enc, op, "out", out, MLXN_DTYPE_F32, MLXN_DTYPE_F16,
+                                  MLXN_DTYPE_BF16, -1);
+    if (st != MLXN_OK)
+        return st;
+    if (mlxn_buffer_elems(out) != d.n * d.k)
+        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
+                          "%s: out has %lld elements, W has %lld x %lld", op,
+                          (long long)mlxn_buffer_elems(out), (long long)d.n, (long long)d.k);
+    return dequant(enc, &d, out, 0, out->dtype);
+}

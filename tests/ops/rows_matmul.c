@@ -1,0 +1,435 @@
+/*
+ * rows_matmul.c: op-table rows for the matrix products (mlxn_op_matmul,
+ * mlxn_op_matmul_swiglu) in every weight format, for mlxn_op_dequantize,
+ * and for the quantized embedding kernels embed_<q>.
+ *
+ * Weights are random values quantized with the reference quantizers; the
+ * float64 reference multiplies the reference dequantization of those
+ * weights with the f32 x. Tolerances:
+ *  - m <= 8 (matrix-vector kernels, f32 arithmetic): |err| <= 3e-7 * k +
+ *    1e-5 * |ref| (summation-order differences of f32 sums of k terms of
+ *    magnitude <= 1; the CUDA kernels for 4- and 6-bit codes lose about 4
+ *    more bits to a cancellation, see kernels/cuda/quant.cuh);
+ *  - m > 8 (prefill): on CUDA a cuBLAS GEMM on x and W rounded to bf16
+ *    (relative error 2^-9 per operand): |err| <= 5e-3 * sqrt(k) + 1e-2 *
+ *    |ref|, about 4 standard deviations of the rounding noise; the CPU
+ *    backend computes in f32 and passes these easily;
+ *  - rows run in capture mode use our own f32 tiled kernel: f32 bounds;
+ *  - SwiGLU rows: 15x those (silu(g) * u magnifies errors of g and u by up
+ *    to |u| and |g|, both around sqrt(k)/3 here).
+ */
+#include "ops/optest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { MODE_PLAIN, MODE_ADD, MODE_ADD_ALIAS, MODE_SWIGLU };
+
+/* A weight format of the table. */
+typedef struct fmt_desc {
+    const char *name; /* kernel suffix */
+    mlxn_dtype dtype; /* U32 for MLX affine */
+    int bits, group;  /* MLX affine */
+    mlxn_dtype sdt;   /* MLX scale dtype */
+    int block;        /* elements per block (k granularity) */
+} fmt_desc;
+
+static const fmt_desc FMTS[] = {
+    {"f32", MLXN_DTYPE_F32, 0, 0, 0, 1},
+    {"f16", MLXN_DTYPE_F16, 0, 0, 0, 2},
+    {"bf16", MLXN_DTYPE_BF16, 0, 0, 0, 2},
+    {"q4_0", MLXN_DTYPE_Q4_0, 0, 0, 0, 32},
+    {"q8_0", MLXN_DTYPE_Q8_0, 0, 0, 0, 32},
+    {"q4_k", MLXN_DTYPE_Q4_K, 0, 0, 0, 256},
+    {"q6_k", MLXN_DTYPE_Q6_K, 0, 0, 0, 256},
+    {"mlx4", MLXN_DTYPE_U32, 4, 64, MLXN_DTYPE_F16, 64},
+    {"mlx4", MLXN_DTYPE_U32, 4, 32, MLXN_DTYPE_BF16, 32},
+    {"mlx4", MLXN_DTYPE_U32, 4, 128, MLXN_DTYPE_F16, 128},
+    {"mlx8", MLXN_DTYPE_U32, 8, 64, MLXN_DTYPE_BF16, 64},
+    {"mlx8", MLXN_DTYPE_U32, 8, 32, MLXN_DTYPE_F16, 32},
+    {"mlx", MLXN_DTYPE_U32, 2, 64, MLXN_DTYPE_F16, 64},
+    {"mlx", MLXN_DTYPE_U32, 3, 32, MLXN_DTYPE_BF16, 32},
+    {"mlx", MLXN_DTYPE_U32, 5, 64, MLXN_DTYPE_F16, 64},
+    {"mlx", MLXN_DTYPE_U32, 6, 128, MLXN_DTYPE_BF16, 128},
+};
+#define N_FMTS (int)(sizeof FMTS / sizeof FMTS[0])
+
+/* A quantized weight on the host: raw bytes for the device and its
+ * reference dequantization. */
+typedef struct host_w {
+    void *w;
+    size_t w_bytes;
+    uint16_t *s, *b; /* MLX scales and biases */
+    float *deq;      /* (n, k) */
+} host_w;
+
+static void make_weight(ot_ctx *c, const fmt_desc *f, int64_t n, int64_t k, host_w *hw)
+{
+    float *src = ot_rand(c, n * k, -1.0f, 1.0f, MLXN_DTYPE_F32);
+    hw->deq = ot_rand(c, n * k, 0.0f, 1.0f, MLXN_DTYPE_F32); /* overwritten below */
+    if (!src || !hw->deq)
+        return;
+    if (f->dtype == MLXN_DTYPE_U32) {
+        mlxn_affine_format af = {f->bits, f->group, f->sdt};
+        int64_t row_words = k * f->bits / 32, groups = k / f->group;
+        hw->w_bytes = (size_t)(n * row_words * 4);
+        hw->w = ot_doubles(c, (int64_t)hw->w_bytes / 8 + 1);
+        hw->s = (uint16_t *)ot_doubles(c, n * groups / 4 + 1);
+        hw->b = (uint16_t *)ot_doubles(c, n * groups / 4 + 1);
+        for (int64_t r = 0; hw->w && hw->s && hw->b && r < n; r++) {
+            mlxn_affine_row row = {(uint32_t *)hw->w + r * row_words, hw->s + r * groups,
+                                   hw->b + r * groups};
+            if (mlxn_quantize_row_affine(&af, src + r * k, k, &row) != MLXN_OK ||
+                mlxn_dequantize_row_affine(&af, &row, k, hw->deq + r * k) != MLXN_OK)
+                ot_fail(c, "quantizing a %s row: %s", f->name, mlxn_last_error(NULL));
+        }
+        return;
+    }
+    int64_t row_bytes = mlxn_dtype_bytes(f->dtype, k);
+    hw->w_bytes = (size_t)(n * row_bytes);
+    hw->w = ot_doubles(c, (int64_t)hw->w_bytes / 8 + 1);
+    for (int64_t r = 0; hw->w && r < n; r++) {
+        uint8_t *row = (uint8_t *)hw->w + r * row_bytes;
+        if (mlxn_quantize_row(f->dtype, src + r * k, k, row) != MLXN_OK ||
+            mlxn_dequantize_row(f->dtype, row, k, hw->deq + r * k) != MLXN_OK)
+            ot_fail(c, "quantizing a %s row: %s", f->name, mlxn_last_error(NULL));
+    }
+}
+
+/* Device copies of a host weight; `off` extra bytes in front of each
+ * buffer (views with offsets). Views made here go into views[] for the
+ * caller to destroy. */
+static void upload_weight(ot_ctx *c, const fmt_desc *f, int64_t n, int64_t k,
+                          const host_w *hw, size_t off, mlxn_buffer **views, int *n_views,
+                          mlxn_weight *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t shape[2] = {n, f->dtype == MLXN_DTYPE_U32 ? k * f->bits / 32 : k};
+    int64_t sshape[2] = {n, f->group ? k / f->group : 0};
+    if (!off) {
+        out->w = ot_in_raw(c, f->dtype, 2, shape, hw->w, hw->w_bytes);
+    } else {
+        uint8_t *pad = (uint8_t *)ot_doubles(c, (int64_t)(hw->w_bytes + off) / 8 + 1);
+        if (!pad)
+            return;
+        memset(pad, 0x5a, off);
+        memcpy(pad + off, hw->w, hw->w_bytes);
+        int64_t s1[1] = {(int64_t)(hw->w_bytes + off)};
+        mlxn_buffer *root = ot_in_raw(c, MLXN_DTYPE_U8, 1, s1, pad, hw->w_bytes + off);
+        if (root)
+            OT_OK(c, mlxn_buffer_view(root, off, f->dtype, 2, shape, &views[(*n_views)++]));
+        out->w = views[*n_views - 1];
+    }
+    if (f->dtype == MLXN_DTYPE_U32) {
+        size_t sb = (size_t)(n * sshape[1] * 2);
+        out->scales = ot_in_raw(c, f->sdt, 2, sshape, hw->s, sb);
+        out->biases = ot_in_raw(c, f->sdt, 2, sshape, hw->b, sb);
+        out->bits = f->bits;
+        out->group_size = f->group;
+    }
+}
+
+static double silu(double g) { return g / (1.0 + exp(-g)); }
+
+/* i[0] format index, i[1] m, i[2] n, i[3] k, i[4] mode, i[5] capture,
+ * i[7] extra byte offset of x, W and out inside larger buffers. */
+static void run_mm(ot_ctx *c, const optest_row *r)
+{
+    const fmt_desc *f = &FMTS[r->i[0]];
+    const int64_t m = r->i[1], n = r->i[2], k = r->i[3];
+    const int mode = (int)r->i[4], n_w = mode == MODE_SWIGLU ? 2 : 1;
+    const size_t off = (size_t)r->i[7];
+    float *x = ot_rand(c, m * k, -1.0f, 1.0f, MLXN_DTYPE_F32);
+    host_w hw[2];
+    memset(hw, 0, sizeof hw);
+    for (int w = 0; w < n_w; w++)
+        make_weight(c, f, n, k, &hw[w]);
+    float *add = mode == MODE_ADD || mode == MODE_ADD_ALIAS
+                     ? ot_rand(c, m * n, -1.0f, 1.0f, MLXN_DTYPE_F32)
+                     : NULL;
+    if (!x || !hw[0].deq || !hw[n_w - 1].deq)
+        return;
+    if (ot_dev(c)) {
+        mlxn_buffer *views[8] = {0};
+        int n_views = 0;
+        mlxn_weight wt[2];
+        for (int w = 0; w < n_w; w++)
+            upload_weight(c, f, n, k, &hw[w], off, views, &n_views, &wt[w]);
+        int64_t sx[2] = {m, k}, so[2] = {m, n};
+        mlxn_buffer *bx, *out, *badd = NULL;
+        if (!off) {
+            bx = ot_in(c, MLXN_DTYPE_F32, 2, sx, x);
+            out = ot_out(c, MLXN_DTYPE_F32, 2, so);
+        } else {
+            int64_t px[1] = {m * k + (int64_t)off / 4}, po[1] = {m * n + (int64_t)off / 4};
+            float *xp = ot_rand(c, px[0], -1.0f, 1.0f, MLXN_DTYPE_F32);
+            if (xp)
+                memcpy(xp + off / 4, x, (size_t)(m * k) * sizeof *x);
+            mlxn_buffer *rx = ot_in(c, MLXN_DTYPE_F32, 1, px, xp);
+            mlxn_buffer *ro = ot_out(c, MLXN_DTYPE_F32, 1, po);
+            if (!rx || !ro)
+                return;
+            OT_OK(c, mlxn_buffer_view(rx, off, MLXN_DTYPE_F32, 2, sx, &views[n_views++]));
+            bx = views[n_views - 1];
+            OT_OK(c, mlxn_buffer_view(ro, off, MLXN_DTYPE_F32, 2, so, &views[n_views++]));
+            out = views[n_views - 1];
+        }
+        if (mode == MODE_ADD)
+            badd = ot_in(c, MLXN_DTYPE_F32, 2, so, add);
+        if (mode == MODE_ADD_ALIAS && out)
+            OT_OK(c, mlxn_buffer_write(out, 0, add, (size_t)(m * n) * sizeof *add));
+        if (out && bx && wt[0].w && wt[n_w - 1].w) {
+            mlxn_encoder *enc = ot_enc(c);
+            if (r->i[5])
+                OT_OK(c, mlxn_encoder_start_capture(enc));
+            if (mode == MODE_SWIGLU)
+                OT_OK(c, mlxn_op_matmul_swiglu(enc, bx, &wt[0], &wt[1], out));
+            else
+                OT_OK(c, mlxn_op_matmul(enc, bx, &wt[0],
+                                        mode == MODE_ADD_ALIAS ? out : badd, out));
+            if (r->i[5]) {
+                mlxn_graph *g = NULL;
+                OT_OK(c, mlxn_encoder_take_capture(enc, &g));
+                for (size_t i = 0; g && i < mlxn_graph_node_count(g); i++)
+                    OT_OK(c, mlxn_encoder_replay_node(enc, g, i));
+                mlxn_graph_destroy(g);
+            }
+            ot_result(c, out, NULL, m * n);
+        }
+        for (int i = 0; i < n_views; i++)
+            mlxn_buffer_destroy(views[i]);
+        return;
+    }
+    double *ref = ot_doubles(c, m * n);
+    if (!ref)
+        return;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double d[2] = {0, 0};
+            for (int w = 0; w < n_w; w++)
+                for (int64_t t = 0; t < k; t++)
+                    d[w] += (double)hw[w].deq[j * k + t] * x[i * k + t];
+            ref[i * n + j] = mode == MODE_SWIGLU ? silu(d[0]) * d[1]
+                             : add               ? d[0] + add[i * n + j]
+                                                 : d[0];
+        }
+    ot_result(c, NULL, ref, m * n);
+}
+
+static char *kernel_name(const char *fmt)
+{
+    static char names[64][32];
+    static int used;
+    for (int i = 0; i < used; i++)
+        if (!strcmp(names[i], fmt))
+            return names[i];
+    snprintf(names[used], sizeof names[used], "%s", fmt);
+    return names[used++];
+}
+
+static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int capture,
+                       int64_t off)
+{
+    const fmt_desc *f = &FMTS[fi];
+    optest_row r;
+    memset(&r, 0, sizeof r);
+    char kn[48];
+    const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
+    snprintf(kn, sizeof kn, "%s%s_%s", kind, mode == MODE_SWIGLU && m <= 8 ? "_swiglu" : "",
+             f->name);
+    r.kernel = kernel_name(kn);
+    static const char *modes[4] = {"", " +add", " +add(out)", " swiglu"};
+    char fname[32];
+    if (f->dtype == MLXN_DTYPE_U32)
+        snprintf(fname, sizeof fname, "mlx%d g%d %s", f->bits, f->group,
+                 mlxn_dtype_name(f->sdt));
+    else
+        snprintf(fname, sizeof fname, "%s", f->name);
+    snprintf(r.label, sizeof r.label, "matmul %s m=%lld n=%lld k=%lld%s%s%s", fname,
+             (long long)m, (long long)n, (long long)k, modes[mode],
+             capture ? " captured" : "", off ? " views+offset" : "");
+    r.i[0] = fi;
+    r.i[1] = m;
+    r.i[2] = n;
+    r.i[3] = k;
+    r.i[4] = mode;
+    r.i[5] = capture;
+    r.i[7] = off;
+    int f32_math = m <= 8 || capture;
+    double scale = mode == MODE_SWIGLU ? 15.0 : 1.0;
+    r.atol = scale * (f32_math ? 3e-7 * (double)k : 5e-3 * sqrt((double)k));
+    r.rtol = scale * (f32_math ? 1e-5 : 1e-2);
+    /* The CUDA matvec decodes 4- and 6-bit codes with a cancellation that
+     * costs about 4 bits of the f32 partial sums: nMSE up to ~1e-8 on rows
+     * of few outputs. */
+    r.nmse = f32_math ? 1e-8 : 1e-4 * scale;
+    r.run = run_mm;
+    optest_add(&r);
+}
+
+/* ---- dequantize and embed ------------------------------------------------------- */
+/* i[0] format index, i[1] n, i[2] k; t[0] out dtype. */
+static void run_dequant(ot_ctx *c, const optest_row *r)
+{
+    const fmt_desc *f = &FMTS[r->i[0]];
+    const int64_t n = r->i[1], k = r->i[2];
+    host_w hw;
+    memset(&hw, 0, sizeof hw);
+    make_weight(c, f, n, k, &hw);
+    if (!hw.deq)
+        return;
+    int64_t so[2] = {n, k};
+    if (ot_dev(c)) {
+        mlxn_weight wt;
+        upload_weight(c, f, n, k, &hw, 0, NULL, NULL, &wt);
+        mlxn_buffer *out = ot_out(c, r->t[0], 2, so);
+        if (!out || !wt.w)
+            return;
+        OT_OK(c, mlxn_op_dequantize(ot_enc(c), &wt, out));
+        ot_result(c, out, NULL, n * k);
+        return;
+    }
+    double *ref = ot_doubles(c, n * k);
+    for (int64_t i = 0; ref && i < n * k; i++)
+        ref[i] = ot_round(hw.deq[i], r->t[0]);
+    ot_result(c, NULL, ref, n * k);
+}
+
+/* i[0] format index (GGUF), i[1] table rows, i[2] n_embd, i[3] ids. */
+static void run_embed(ot_ctx *c, const optest_row *r)
+{
+    const fmt_desc *f = &FMTS[r->i[0]];
+    const int64_t rows = r->i[1], n_embd = r->i[2], n_ids = r->i[3];
+    host_w hw;
+    memset(&hw, 0, sizeof hw);
+    make_weight(c, f, rows, n_embd, &hw);
+    int32_t *ids = ot_rand_int(c, n_ids, (int32_t)rows);
+    if (!hw.deq || !ids)
+        return;
+    ids[0] = -1; /* out of range: zeros */
+    if (n_ids > 2)
+        ids[n_ids - 1] = (int32_t)rows;
+    if (ot_dev(c)) {
+        int64_t st[2] = {rows, n_embd}, si[1] = {n_ids}, so[2] = {n_ids, n_embd};
+        mlxn_buffer *table = ot_in_raw(c, f->dtype, 2, st, hw.w, hw.w_bytes);
+        mlxn_buffer *bids = ot_in_raw(c, MLXN_DTYPE_I32, 1, si, ids, (size_t)n_ids * 4);
+        mlxn_buffer *out = ot_out(c, MLXN_DTYPE_F32, 2, so);
+        if (!table || !bids || !out)
+            return;
+        char name[32];
+        snprintf(name, sizeof name, "embed_%s", f->name);
+        mlxn_kernel *k = NULL;
+        OT_OK(c, mlxn_kernel_get(ot_dev(c), name, &k));
+        uint32_t p[4] = {(uint32_t)n_ids, (uint32_t)rows, (uint32_t)n_embd, 0};
+        mlxn_arg args[4] = {mlxn_arg_buffer(table), mlxn_arg_buffer(bids),
+                            mlxn_arg_buffer(out), mlxn_arg_bytes(p, sizeof p)};
+        mlxn_range rd[2] = {mlxn_range_of(table), mlxn_range_of(bids)};
+        mlxn_range wr[1] = {mlxn_range_of(out)};
+        mlxn_dispatch d;
+        memset(&d, 0, sizeof d);
+        d.kernel = k;
+        d.args = args;
+        d.n_args = 4;
+        d.grid = (mlxn_dim3){(uint32_t)(r->i[4] ? 3 : (n_ids * n_embd / 32 + 127) / 128), 1, 1};
+        d.block = (mlxn_dim3){r->i[4] ? 96u : 128u, 1, 1};
+        d.kind = MLXN_OP_EMBED;
+        d.reads = rd;
+        d.n_reads = 2;
+        d.writes = wr;
+        d.n_writes = 1;
+        if (k)
+            OT_OK(c, mlxn_encoder_dispatch(ot_enc(c), &d));
+        ot_result(c, out, NULL, n_ids * n_embd);
+        return;
+    }
+    double *ref = ot_doubles(c, n_ids * n_embd);
+    for (int64_t i = 0; ref && i < n_ids; i++)
+        for (int64_t j = 0; j < n_embd; j++)
+            ref[i * n_embd + j] = ids[i] < 0 || ids[i] >= rows ? 0.0
+                                                               : hw.deq[ids[i] * n_embd + j];
+    ot_result(c, NULL, ref, n_ids * n_embd);
+}
+
+OPTEST_ROWS(matmul)
+{
+    static const int64_t ms[6] = {1, 2, 3, 8, 33, 100};
+    static const int64_t ns[4] = {1, 7, 33, 255};
+    for (int fi = 0; fi < N_FMTS; fi++) {
+        const fmt_desc *f = &FMTS[fi];
+        /* k: one block, and a larger size that is not a multiple of the
+         * 256-element chunks of the CUDA kernels where the format allows. */
+        int64_t k_one = f->block, k_big = f->block >= 256 ? 512 : f->block >= 64 ? 384 : 320;
+        if (f->dtype == MLXN_DTYPE_F32)
+            k_one = 37, k_big = 520;
+        else if (f->block == 2)
+            k_one = 38, k_big = 172;
+        for (int mi = 0; mi < 6; mi++)
+            for (int ni = 0; ni < 4; ni++)
+                add_mm_row(fi, ms[mi], ns[ni], (mi + ni) % 2 ? k_one : k_big, MODE_PLAIN, 0,
+                           0);
+        for (int mode = MODE_ADD; mode <= MODE_ADD_ALIAS; mode++) {
+            add_mm_row(fi, 1, 33, k_big, mode, 0, 0);
+            add_mm_row(fi, 33, 33, k_big, mode, 0, 0);
+        }
+        add_mm_row(fi, 1, 7, k_big, MODE_SWIGLU, 0, 0);
+        add_mm_row(fi, 3, 255, k_big, MODE_SWIGLU, 0, 0);
+        add_mm_row(fi, 8, 33, k_one, MODE_SWIGLU, 0, 0);
+        add_mm_row(fi, 100, 255, k_big, MODE_SWIGLU, 0, 0);
+        add_mm_row(fi, 33, 7, k_one, MODE_SWIGLU, 0, 0);
+        add_mm_row(fi, 2, 33, k_big, MODE_ADD, 0, 36);
+        add_mm_row(fi, 33, 7, k_big, MODE_PLAIN, 0, 36);
+        add_mm_row(fi, 33, 33, k_big, MODE_ADD, 1, 0);
+        add_mm_row(fi, 100, 7, k_one, MODE_PLAIN, 1, 0);
+        add_mm_row(fi, 33, 255, k_big, MODE_SWIGLU, 1, 0);
+        /* n large enough for 2 and 4 rows per warp in the CUDA matvec
+         * (a partial last group of rows). */
+        add_mm_row(fi, 1, 1031, k_big, MODE_PLAIN, 0, 0);
+        add_mm_row(fi, 2, 2081, k_one, MODE_ADD, 0, 0);
+        add_mm_row(fi, 1, 2085, k_big, MODE_PLAIN, 0, 36);
+    }
+    static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
+    for (int fi = 0; fi < N_FMTS; fi++)
+        for (int o = 0; o < 3; o++) {
+            const fmt_desc *f = &FMTS[fi];
+            optest_row r;
+            memset(&r, 0, sizeof r);
+            char kn[32];
+            snprintf(kn, sizeof kn, "dequant_%s", f->name);
+            r.kernel = kernel_name(kn);
+            int64_t k = f->block >= 256 ? 512 : f->block >= 32 ? 4 * f->block : 100;
+            snprintf(r.label, sizeof r.label, "dequantize %s bits=%d g=%d n=%d k=%lld -> %s",
+                     f->name, f->bits, f->group, 7 + o * 6, (long long)k,
+                     mlxn_dtype_name(outs[o]));
+            r.i[0] = fi;
+            r.i[1] = 7 + o * 6;
+            r.i[2] = k;
+            r.t[0] = outs[o];
+            r.atol = 1e-6;
+            r.rtol = outs[o] == MLXN_DTYPE_F32 ? 1e-6 : outs[o] == MLXN_DTYPE_F16 ? 1e-3 : 8e-3;
+            r.nmse = 1e-9;
+            r.run = run_dequant;
+            optest_add(&r);
+        }
+    for (int fi = 3; fi <= 6; fi++)
+        for (int v = 0; v < 2; v++) {
+            const fmt_desc *f = &FMTS[fi];
+            optest_row r;
+            memset(&r, 0, sizeof r);
+            char kn[32];
+            snprintf(kn, sizeof kn, "embed_%s", f->name);
+            r.kernel = kernel_name(kn);
+            r.i[0] = fi;
+            r.i[1] = v ? 300 : 17;
+            r.i[2] = f->block >= 256 ? (v ? 768 : 256) : (v ? 4096 : 32);
+            r.i[3] = v ? 9 : 1;
+            r.i[4] = v;
+            snprintf(r.label, sizeof r.label, "embed %s rows=%lld n_embd=%lld ids=%lld",
+                     f->name, (long long)r.i[1], (long long)r.i[2], (long long)r.i[3]);
+            r.atol = 0;
+            r.rtol = 1e-7;
+            r.nmse = 1e-12;
+            r.run = run_embed;
+            optest_add(&r);
+        }
+}
