@@ -476,6 +476,122 @@ mlxn_status mlxn_tokenizer_decode(const mlxn_tokenizer *tok, const int32_t *ids,
 
 /* ---- models: the forward pass and generation ------------------------------------ */
 
+typedef struct mlxn_model mlxn_model;
+typedef struct mlxn_tokenizer mlxn_tokenizer;
+
+typedef enum mlxn_arch {
+    MLXN_ARCH_LLAMA = 0, /* Llama 2/3, SmolLM, llama2.c checkpoints */
+    MLXN_ARCH_MISTRAL,   /* Llama layout; GGUF files say "llama" */
+    MLXN_ARCH_QWEN2,     /* q/k/v biases */
+    MLXN_ARCH_QWEN3      /* per-head RMS norm on q and k */
+} mlxn_arch;
+
+typedef enum mlxn_rope_scaling {
+    MLXN_ROPE_SCALING_NONE = 0,
+    MLXN_ROPE_SCALING_LINEAR, /* positions divided by rope_factor */
+    MLXN_ROPE_SCALING_LLAMA3  /* Llama 3.1 per-frequency factors */
+} mlxn_rope_scaling;
+
+/* The shape and hyperparameters of a Llama-family model. */
+typedef struct mlxn_model_config {
+    mlxn_arch arch;
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+    int n_ctx_train;
+    float rms_eps;
+    float rope_theta;
+    int rope_neox;  /* 1: NeoX halves (HF order); 0: interleaved pairs (GGUF llama) */
+    int n_rot;      /* rotated dims per head (head_dim unless partial) */
+    mlxn_rope_scaling rope_scaling;
+    float rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_orig_ctx; /* original_max_position_embeddings (Llama 3.1) */
+    int qk_norm;       /* Qwen3 */
+    int attn_bias;     /* Qwen2 */
+    int tied_embeddings;
+    int bos_id, eos_id; /* -1 when unknown */
+} mlxn_model_config;
+
+typedef struct mlxn_model_params {
+    mlxn_device *device;  /* required */
+    int n_ctx;            /* KV cache length; 0 = min(n_ctx_train, 4096) */
+    int n_batch;          /* prefill chunk; default 512 */
+    mlxn_dtype kv_dtype;  /* MLXN_DTYPE_F16 (default) or MLXN_DTYPE_F32 */
+    int decode_graph;     /* record the decode step once and replay it; default 1 */
+    /* Called while loading with the fraction done (0..1); may be NULL. */
+    void (*progress)(float fraction, void *arg);
+    void *progress_arg;
+} mlxn_model_params;
+
+mlxn_model_params mlxn_model_params_default(void);
+
+/* Load a model: a GGUF file, a llama2.c checkpoint (.bin, with tok512.bin
+ * or tokenizer.bin beside it when present), or a Hugging Face / MLX
+ * safetensors directory. Weights are copied to the device. */
+mlxn_status mlxn_model_load(const char *path, const mlxn_model_params *p,
+                            mlxn_model **out);
+
+/* A model with seeded random weights of a given shape and weight format
+ * (for benchmarks: no download needed). weight_dtype is a GGUF block type,
+ * f32/f16/bf16, or MLXN_DTYPE_U32 for MLX affine quantization with `bits`
+ * and `group_size`. Norm weights are f32 near 1. */
+typedef struct mlxn_synthetic_params {
+    mlxn_model_config config;
+    mlxn_dtype weight_dtype;
+    int bits, group_size; /* MLX affine only */
+    uint64_t seed;
+} mlxn_synthetic_params;
+
+/* Presets: "llama3-8b" (32 layers, 4096 wide, 14336 FFN, 32/8 heads,
+ * vocab 128256, Q4_0) and "small" (8 layers, 512 wide, 1536 FFN, 8/4 heads,
+ * vocab 8192, Q4_0). Returns MLXN_ERR_NOT_FOUND for other names. */
+mlxn_status mlxn_synthetic_preset(const char *name, mlxn_synthetic_params *out);
+mlxn_status mlxn_model_create_synthetic(const mlxn_synthetic_params *sp,
+                                        const mlxn_model_params *p,
+                                        mlxn_model **out);
+
+void mlxn_model_destroy(mlxn_model *m);
+const mlxn_model_config *mlxn_model_get_config(const mlxn_model *m);
+/* The model's tokenizer, or NULL (synthetic models have none). */
+const mlxn_tokenizer *mlxn_model_tokenizer(const mlxn_model *m);
+/* Bytes of weights one decode step reads (for bandwidth figures). */
+int64_t mlxn_model_weight_bytes(const mlxn_model *m);
+/* Tokens held in the KV cache, and the cache length. */
+int mlxn_model_pos(const mlxn_model *m);
+int mlxn_model_n_ctx(const mlxn_model *m);
+/* Forget the KV cache (the next token goes to position 0). */
+void mlxn_model_reset(mlxn_model *m);
+
+/* Run n tokens through the model at the current position (advancing it),
+ * in chunks of n_batch. logits may be NULL; otherwise it receives the
+ * logits of the last token (n_vocab floats) or, with MLXN_LOGITS_ALL, of
+ * every token (n * n_vocab floats, row by row). */
+typedef enum mlxn_logits_mode { MLXN_LOGITS_LAST = 0, MLXN_LOGITS_ALL = 1 } mlxn_logits_mode;
+mlxn_status mlxn_model_eval(mlxn_model *m, const int32_t *tokens, int n,
+                            mlxn_logits_mode mode, float *logits);
+
+/* Generation with sampling on the device: the prompt is evaluated, then up
+ * to n_predict tokens are sampled, each handed to on_token as it comes
+ * (return nonzero to stop). Stops at the end-of-sequence token unless
+ * ignore_eos. Only the sampled token id crosses to the host per step. */
+typedef struct mlxn_generate_params {
+    int n_predict;            /* default 128 */
+    mlxn_sample_params sample;
+    int ignore_eos;
+    int (*on_token)(int32_t token, void *arg); /* may be NULL */
+    void *arg;
+} mlxn_generate_params;
+
+mlxn_generate_params mlxn_generate_params_default(void);
+
+typedef struct mlxn_generate_stats {
+    int n_prompt, n_generated;
+    double prompt_seconds; /* prompt evaluation, wall time */
+    double decode_seconds; /* sampling steps after the first token */
+} mlxn_generate_stats;
+
+mlxn_status mlxn_model_generate(mlxn_model *m, const int32_t *prompt, int n_prompt,
+                                const mlxn_generate_params *gp,
+                                mlxn_generate_stats *stats);
+
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,11 @@
 #include <string.h>
 
 static const mlxn_cli_command commands[] = {
+    {"bench", "measure prompt and generation speed (llama-bench style)", mlxn_cmd_bench},
+    {"eval", "evaluate token ids: dump logits, decode greedily", mlxn_cmd_eval},
+    {"generate", "generate text from a model", mlxn_cmd_generate},
     {"info", "show the devices mlxn can use", mlxn_cmd_info},
+    {"inspect", "show a model file's metadata and tensors", mlxn_cmd_inspect},
 };
 
 static void usage(FILE *f)

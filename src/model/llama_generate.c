@@ -1,0 +1,147 @@
+/*
+ * llama_generate.c: generation with sampling on the device. The prompt is
+ * evaluated in chunks; each decode step then runs the forward pass of one
+ * token and samples on the device into the buffer the next step's
+ * embedding reads, so only the sampled id crosses to the host. The decode
+ * step is recorded once (capture mode), instantiated as an executable
+ * graph with precise dependency edges (a CUDA graph on the GPU) and
+ * replayed per token with the position written in queue order first.
+ */
+#include "model/llama.h"
+
+#include <string.h>
+#include <time.h>
+
+mlxn_generate_params mlxn_generate_params_default(void)
+{
+    mlxn_generate_params g;
+    memset(&g, 0, sizeof g);
+    g.n_predict = 128;
+    g.sample = mlxn_sample_params_default();
+    return g;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void mlxn__decode_graph_free(mlxn_model *m)
+{
+    mlxn_graph_exec_destroy(m->decode_exec);
+    m->decode_exec = NULL;
+}
+
+/* (Re)size the sampler state for these params and reset it in queue order. */
+static mlxn_status prepare_sampler(mlxn_model *m, const mlxn_sample_params *sp)
+{
+    size_t need = mlxn_sampler_state_bytes(sp);
+    if (!m->sampler_state || mlxn_buffer_bytes(m->sampler_state) < need) {
+        int64_t shape[1] = {(int64_t)need};
+        mlxn_status st = mlxn__model_buffer(m, MLXN_DTYPE_U8, 1, shape, &m->sampler_state);
+        if (st != MLXN_OK)
+            return st;
+    }
+    if (memcmp(&m->sampler_params, sp, sizeof *sp) != 0)
+        mlxn__decode_graph_free(m);
+    m->sampler_params = *sp;
+    return mlxn_op_sample_reset(m->enc, sp, m->sampler_state);
+}
+
+/* Encode one decode step: forward of the token in ids[0] at m->pos, then
+ * sampling into ids[0]. */
+static mlxn_status encode_step(mlxn_model *m)
+{
+    mlxn_status st = mlxn__encode_forward(m, &m->one, NULL);
+    if (st == MLXN_OK)
+        st = mlxn_op_sample(m->enc, m->one.logits, &m->sampler_params, m->sampler_state,
+                            m->one.ids);
+    return st;
+}
+
+static mlxn_status record_step(mlxn_model *m)
+{
+    mlxn_status st = mlxn_encoder_start_capture(m->enc);
+    if (st != MLXN_OK)
+        return st;
+    st = encode_step(m);
+    mlxn_graph *g = NULL;
+    mlxn_status st2 = mlxn_encoder_take_capture(m->enc, &g);
+    if (st == MLXN_OK)
+        st = st2;
+    if (st == MLXN_OK) {
+        /* Precise data-dependency edges, programmatic where dependent. */
+        mlxn_graph_exec_params xp = mlxn_graph_exec_params_default();
+        st = mlxn_graph_exec_create(g, &xp, &m->decode_exec);
+    }
+    mlxn_graph_destroy(g);
+    return st;
+}
+
+/* One decode step; returns the sampled token through *token. */
+static mlxn_status decode_step(mlxn_model *m, int32_t *token)
+{
+    int32_t pos = m->pos;
+    mlxn_status st = mlxn_encoder_update_buffer(m->enc, m->pos_buf, 0, &pos, 4);
+    if (st != MLXN_OK)
+        return st;
+    if (m->params.decode_graph) {
+        if (!m->decode_exec && (st = record_step(m)) != MLXN_OK)
+            return st;
+        st = mlxn_encoder_launch_graph(m->enc, m->decode_exec);
+    } else {
+        st = encode_step(m);
+    }
+    if (st == MLXN_OK)
+        st = mlxn_encoder_commit_and_wait(m->enc);
+    if (st == MLXN_OK)
+        st = mlxn_buffer_read(m->one.ids, 0, token, 4);
+    if (st == MLXN_OK)
+        m->pos++;
+    return st;
+}
+
+mlxn_status mlxn_model_generate(mlxn_model *m, const int32_t *prompt, int n_prompt,
+                                const mlxn_generate_params *gp, mlxn_generate_stats *stats)
+{
+    if (!m || !gp)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "generate: NULL argument");
+    mlxn_generate_stats s;
+    memset(&s, 0, sizeof s);
+    if (n_prompt < 1)
+        return mlxn__fail(m->dev, MLXN_ERR_INVALID_ARG, "generate: the prompt is empty");
+    mlxn_status st = mlxn__check_tokens(m, prompt, n_prompt);
+    if (st == MLXN_OK)
+        st = prepare_sampler(m, &gp->sample);
+    if (st != MLXN_OK)
+        return st;
+    double t0 = now_seconds();
+    st = mlxn_model_eval(m, prompt, n_prompt, MLXN_LOGITS_LAST, NULL);
+    int32_t token = -1;
+    if (st == MLXN_OK)
+        st = mlxn_op_sample(m->enc, m->one.logits, &m->sampler_params, m->sampler_state,
+                            m->one.ids);
+    if (st == MLXN_OK)
+        st = mlxn_encoder_commit_and_wait(m->enc);
+    if (st == MLXN_OK)
+        st = mlxn_buffer_read(m->one.ids, 0, &token, 4);
+    s.n_prompt = n_prompt;
+    double t1 = now_seconds();
+    s.prompt_seconds = t1 - t0;
+    for (int i = 0; st == MLXN_OK && i < gp->n_predict; i++) {
+        if (!gp->ignore_eos && token == m->cfg.eos_id)
+            break;
+        s.n_generated++;
+        if (gp->on_token && gp->on_token(token, gp->arg))
+            break;
+        if (i + 1 == gp->n_predict || m->pos >= m->n_ctx)
+            break;
+        st = decode_step(m, &token);
+    }
+    s.decode_seconds = now_seconds() - t1;
+    if (stats)
+        *stats = s;
+    return st;
+}
