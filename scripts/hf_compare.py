@@ -155,7 +155,9 @@ def check_case(args, name, cls, cfg, seed, workdir):
         model = model.to(torch.bfloat16)
         model.save_pretrained(path, safe_serialization=True)
         native = hf_logits(model, ids)
-        model = model.float()
+        # Reload in f32: the same bf16-rounded weights, with buffers such
+        # as RoPE's inverse frequencies computed afresh in f32.
+        model = cls.from_pretrained(path, dtype=torch.float32).eval()
     else:
         model.save_pretrained(path, safe_serialization=True)
     if args.quant:
@@ -199,6 +201,7 @@ def main():
     if args.tol is None:
         args.tol = 1e-3 if args.dtype == "f32" else 1e-2
     torch.set_num_threads(min(8, os.cpu_count() or 1))
+    tf.utils.logging.disable_progress_bar()
     print(f"mlxn vs transformers {tf.__version__}: backend {args.backend}, weights {args.dtype}"
           f"{', ' + args.quant if args.quant else ''}, {PROMPT}-token prompt, {GREEDY} greedy steps,"
           f" tolerance {args.tol:g}\n")

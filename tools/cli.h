@@ -18,6 +18,7 @@ int mlxn_cmd_bench(int argc, char **argv);
 int mlxn_cmd_eval(int argc, char **argv);
 int mlxn_cmd_generate(int argc, char **argv);
 int mlxn_cmd_inspect(int argc, char **argv);
+int mlxn_cmd_quantize(int argc, char **argv);
 
 /* Parse "cpu", "cuda" or "auto"; returns 0 on success. */
 int mlxn_cli_backend(const char *s, mlxn_backend *out);

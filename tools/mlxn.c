@@ -13,6 +13,7 @@ static const mlxn_cli_command commands[] = {
     {"generate", "generate text from a model", mlxn_cmd_generate},
     {"info", "show the devices mlxn can use", mlxn_cmd_info},
     {"inspect", "show a model file's metadata and tensors", mlxn_cmd_inspect},
+    {"quantize", "quantize a model (MLX affine 4/8-bit, GGUF Q4_0/Q8_0)", mlxn_cmd_quantize},
 };
 
 static void usage(FILE *f)
