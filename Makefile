@@ -5,7 +5,8 @@
 #   make bench      microbenchmarks (on the GPU when present)
 #   make clean
 # Options: CUDA=0/1 (default: 1 when nvcc is found), SANITIZE=address,undefined
-# (C code under ASan/UBSan), OPT=-O2, BUILD=build.
+# (C code under ASan/UBSan), OPT=-O2, BUILD=build, LINK=static|shared (how the
+# CLI, tests and benches link libmlxn; shared keeps one copy of the kernels).
 
 BUILD ?= build
 CC ?= cc
@@ -20,6 +21,14 @@ CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -fPIC -pthread 
           -Iinclude -Isrc -Ikernels -I. -MMD -MP $(EXTRA_CFLAGS)
 LDLIBS := -ldl -lpthread -lm
 LDFLAGS :=
+LINK ?= static
+ifeq ($(LINK),shared)
+MLXN_LIB := $(BUILD)/libmlxn.so
+MLXN_LINK := -L$(BUILD) -lmlxn -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/..'
+else
+MLXN_LIB := $(BUILD)/libmlxn.a
+MLXN_LINK := $(BUILD)/libmlxn.a
+endif
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -83,16 +92,16 @@ $(BUILD)/libmlxn.a: $(LIB_OBJ)
 $(BUILD)/libmlxn.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mlxn: $(TOOL_OBJ) $(BUILD)/libmlxn.a
-	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libmlxn.a $(LDLIBS)
+$(BUILD)/mlxn: $(TOOL_OBJ) $(MLXN_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(MLXN_LINK) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT_OBJ) $(BUILD)/libmlxn.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT_OBJ) $(MLXN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libmlxn.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(MLXN_LINK) $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_SUPPORT_OBJ) $(BUILD)/libmlxn.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_SUPPORT_OBJ) $(MLXN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_SUPPORT_OBJ) $(BUILD)/libmlxn.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_SUPPORT_OBJ) $(MLXN_LINK) $(LDLIBS)
 
 test: $(TEST_BIN) $(BUILD)/mlxn
 	@sh scripts/run_tests.sh cpu $(TEST_BIN)
