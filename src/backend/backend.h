@@ -52,15 +52,23 @@ typedef struct mlxn__graph_desc {
     const mlxn__graph_edge *edges;
     size_t n_edges;
 } mlxn__graph_desc;
-/* D = A @ B^T (+ C): A (m, k) bf16 and B (n, k) bf16 row-major with rows
+/* D = A @ B^T (+ C): A (m, k) and B (n, k) (bf16 or f32, see precision)
+ * row-major with rows
  * k elements apart; C and D (m, n) f32 row-major with rows ldd elements
  * apart; f32 accumulation. c == 0: no C. The workspace (device memory of
  * workspace_bytes) is the library's scratch for this call. */
+typedef enum mlxn__gemm_precision {
+    MLXN__GEMM_BF16 = 0, /* A, B bf16; f32 accumulation */
+    MLXN__GEMM_TF32 = 1, /* A, B f32 rounded to tf32 inside; f32 accumulation */
+    MLXN__GEMM_F32 = 2   /* A, B f32; full f32 arithmetic */
+} mlxn__gemm_precision;
+
 typedef struct mlxn__gemm {
     uint64_t a, b, c, d;
     uint32_t m, n, k, ldd;
     uint64_t workspace;
     uint64_t workspace_bytes;
+    mlxn__gemm_precision precision; /* A and B are f32 unless BF16 */
 } mlxn__gemm;
 
 typedef struct mlxn__backend {

@@ -399,9 +399,9 @@ static mlxn_status dequant(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *
 }
 
 mlxn_status mlxn__mm_dequant_to(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *ws,
-                                size_t offset)
+                                size_t offset, mlxn_dtype out_dtype)
 {
-    return dequant(enc, d, ws, offset, MLXN_DTYPE_BF16);
+    return dequant(enc, d, ws, offset, out_dtype);
 }
 
 mlxn_status mlxn_op_dequantize(mlxn_encoder *enc, const mlxn_weight *w, mlxn_buffer *out)

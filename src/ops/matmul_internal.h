@@ -29,9 +29,10 @@ void mlxn__mm_bind_weight(mlxn__op_launch *l, const mlxn__mm_w *d);
  * written (workspaces). */
 void mlxn__mm_bind_range(mlxn__op_launch *l, mlxn_buffer *b, size_t offset, size_t bytes,
                          int reads, int writes);
-/* Dequantize d's weight to bf16 at `offset` in `ws` (dequant_<f>). */
+/* Dequantize d's weight to out_dtype (f32, f16 or bf16) at `offset` in
+ * `ws` (dequant_<f>). */
 mlxn_status mlxn__mm_dequant_to(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *ws,
-                                size_t offset);
+                                size_t offset, mlxn_dtype out_dtype);
 
 /* out (m, n) = silu(gu[:, :n]) * gu[:, n:2n], gu (m, 2n) f32 at the start
  * of a workspace. */
@@ -51,7 +52,7 @@ typedef struct mlxn__prefill {
 mlxn_status mlxn__mm_prefill_gemm(mlxn_encoder *enc, const mlxn__prefill *pf);
 
 /* Workspace slots of the matmul ops. */
-enum { MM_WS_W = 0, MM_WS_X = 1, MM_WS_GU = 2, MM_WS_BLAS = 3 };
+enum { MM_WS_W = 0, MM_WS_GU = 2, MM_WS_BLAS = 3 };
 #define MM_BLAS_WORKSPACE_BYTES ((size_t)32 << 20)
 
 #endif /* MLXN_MATMUL_INTERNAL_H */

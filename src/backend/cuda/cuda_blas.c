@@ -34,6 +34,7 @@
 
 typedef struct algo_entry {
     uint32_t m, n, k, ldd, has_c, align;
+    mlxn__gemm_precision precision;
     cublasLtMatmulAlgo_t algo;
 } algo_entry;
 
@@ -122,8 +123,13 @@ mlxn_status mlxn__cuda_gemm(mlxn__cb *cb, const mlxn__gemm *g)
     if (!b)
         return mlxn__fail(dev, MLXN_ERR_UNSUPPORTED, "cublasLt is not loaded");
     /* Column-major view: D^T (n x m, ld ldd) = W (k x n)^T @ x^T (k x m). */
-    const uint32_t align_a = alignment(g->b, (uint64_t)g->k * 2),
-                   align_b = alignment(g->a, (uint64_t)g->k * 2),
+    const uint64_t es = g->precision == MLXN__GEMM_BF16 ? 2 : 4;
+    const cudaDataType_t in_type = g->precision == MLXN__GEMM_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    const cublasComputeType_t compute = g->precision == MLXN__GEMM_TF32
+                                            ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                            : CUBLAS_COMPUTE_32F;
+    const uint32_t align_a = alignment(g->b, (uint64_t)g->k * es),
+                   align_b = alignment(g->a, (uint64_t)g->k * es),
                    align_d = alignment(g->d, (uint64_t)g->ldd * 4),
                    align_c = g->c ? alignment(g->c, (uint64_t)g->ldd * 4) : 256;
     const uint32_t akey = align_a | align_b << 9 | align_c << 18 | (align_d & 511) << 27;
@@ -133,11 +139,11 @@ mlxn_status mlxn__cuda_gemm(mlxn__cb *cb, const mlxn__gemm *g)
     cublasStatus_t s;
     mlxn_status st = MLXN_OK;
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    if ((s = b->cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F)) ||
+    if ((s = b->cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F)) ||
         (s = b->cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta)) ||
         (s = b->cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb)) ||
-        (s = b->cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, g->k, g->n, g->k)) ||
-        (s = b->cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, g->k, g->m, g->k)) ||
+        (s = b->cublasLtMatrixLayoutCreate(&la, in_type, g->k, g->n, g->k)) ||
+        (s = b->cublasLtMatrixLayoutCreate(&lb, in_type, g->k, g->m, g->k)) ||
         (s = b->cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, g->n, g->m, g->ldd))) {
         st = lt_fail(dev, "creating descriptors", s);
         goto done;
@@ -147,7 +153,7 @@ mlxn_status mlxn__cuda_gemm(mlxn__cb *cb, const mlxn__gemm *g)
     for (int i = 0; i < b->n_cache; i++) {
         algo_entry *c = &b->cache[i];
         if (c->m == g->m && c->n == g->n && c->k == g->k && c->ldd == g->ldd &&
-            c->has_c == (g->c != 0) && c->align == akey)
+            c->has_c == (g->c != 0) && c->align == akey && c->precision == g->precision)
             e = c;
     }
     if (!e) {
@@ -184,6 +190,7 @@ mlxn_status mlxn__cuda_gemm(mlxn__cb *cb, const mlxn__gemm *g)
         e->ldd = g->ldd;
         e->has_c = g->c != 0;
         e->align = akey;
+        e->precision = g->precision;
         e->algo = res.algo;
     }
     cublasLtMatmulAlgo_t algo = e->algo;
