@@ -559,6 +559,8 @@ int mlxn_model_pos(const mlxn_model *m);
 int mlxn_model_n_ctx(const mlxn_model *m);
 /* Forget the KV cache (the next token goes to position 0). */
 void mlxn_model_reset(mlxn_model *m);
+/* Switch decode-step replay on (1) or off (0) after loading. */
+void mlxn_model_set_decode_graph(mlxn_model *m, int on);
 
 /* Run n tokens through the model at the current position (advancing it),
  * in chunks of n_batch. logits may be NULL; otherwise it receives the

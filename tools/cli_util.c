@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
-mlxn_device *mlxn_cli_device(mlxn_backend backend)
+mlxn_device *mlxn_cli_device(mlxn_backend backend, unsigned profile)
 {
     mlxn_device_params p = mlxn_device_params_default();
     p.backend = backend;
+    p.profile = profile;
     mlxn_device *dev = NULL;
     if (mlxn_device_create(&p, &dev) != MLXN_OK) {
         fprintf(stderr, "mlxn: cannot open a device: %s\n", mlxn_last_error(NULL));

@@ -17,7 +17,7 @@
 typedef struct bench_opts {
     const char *model, *synthetic, *format;
     mlxn_backend backend;
-    int n_prompt, n_gen, reps, group, n_ctx, graph, json;
+    int n_prompt, n_gen, reps, group, n_ctx, graph, json, profile;
     mlxn_dtype kv;
 } bench_opts;
 
@@ -39,6 +39,8 @@ static void usage(FILE *f)
             "  --n-ctx N             KV cache length (default: prompt + generation)\n"
             "  --kv f16|f32          KV cache type (default f16)\n"
             "  --no-graph            encode every decode step instead of replaying it\n"
+            "  --profile             GPU time per kernel of one extra generation run\n"
+            "                        (direct launches, one event pair per dispatch)\n"
             "  -o, --output md|json  output format (default md)\n"
             "  -h, --help\n");
 }
@@ -88,6 +90,8 @@ static int parse(int argc, char **argv, bench_opts *o)
                 return fprintf(stderr, "mlxn bench: unknown output '%s'\n", v), 2;
         } else if (!strcmp(a, "--no-graph")) {
             o->graph = 0;
+        } else if (!strcmp(a, "--profile")) {
+            o->profile = 1;
         } else {
             fprintf(stderr, "mlxn bench: unknown or incomplete option '%s'\n\n", a);
             usage(stderr);
@@ -196,6 +200,24 @@ static int run_tg(mlxn_model *m, int n, int32_t token, result *r)
     return 0;
 }
 
+/* One more generation run with per-dispatch timing: direct launches (a
+ * replayed graph cannot be timed per kernel), profile reset first. */
+static int profile_tg(mlxn_model *m, mlxn_device *dev, int n, int32_t token)
+{
+    mlxn_model_set_decode_graph(m, 0);
+    mlxn_profile_reset(dev);
+    result r;
+    memset(&r, 0, sizeof r);
+    int rc = run_tg(m, n, token, &r);
+    if (!rc) {
+        printf("\nGPU time per kernel over one tg%d run with direct launches (%.2f t/s while "
+               "timed):\n\n",
+               n, r.samples[0]);
+        mlxn_profile_dump(dev, MLXN_PROFILE_TABLE, stdout);
+    }
+    return rc;
+}
+
 static mlxn_status open_model(const bench_opts *o, mlxn_device *dev, mlxn_model **m, char *name,
                               size_t cap)
 {
@@ -274,7 +296,7 @@ int mlxn_cmd_bench(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     if (o.reps > 64)
         o.reps = 64;
-    mlxn_device *dev = mlxn_cli_device(o.backend);
+    mlxn_device *dev = mlxn_cli_device(o.backend, o.profile ? MLXN_PROFILE_DISPATCHES : 0);
     if (!dev)
         return 1;
     mlxn_model *m = NULL;
@@ -318,6 +340,8 @@ int mlxn_cmd_bench(int argc, char **argv)
             print_json(name, m, dev, r, nr, bw);
         else
             print_md(&o, name, m, dev, r, nr, bw);
+        if (o.profile && o.n_gen)
+            rc = profile_tg(m, dev, o.n_gen, token);
     }
     mlxn_model_destroy(m);
     mlxn_device_destroy(dev);

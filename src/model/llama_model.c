@@ -340,3 +340,10 @@ int64_t mlxn_model_weight_bytes(const mlxn_model *m) { return m->weight_bytes; }
 int mlxn_model_pos(const mlxn_model *m) { return m->pos; }
 int mlxn_model_n_ctx(const mlxn_model *m) { return m->n_ctx; }
 void mlxn_model_reset(mlxn_model *m) { m->pos = 0; }
+
+void mlxn_model_set_decode_graph(mlxn_model *m, int on)
+{
+    m->params.decode_graph = on != 0;
+    if (!on)
+        mlxn__decode_graph_free(m);
+}
