@@ -138,6 +138,26 @@ mlxn_status mlxn_op_rope(mlxn_encoder *enc, mlxn_buffer *x,
                          const mlxn_rope_params *p, mlxn_buffer *out);
 
 
+/* RoPE fused with the KV-cache write (kernels rope_kv_<cache dtype>):
+ *   q[t] = rope(q[t]) in place; k_cache[h][pos + t] = rope(k[t][h]);
+ *   v_cache[h][pos + t] = v[t][h]
+ * One dispatch where rope + two kv_writes take three, with the same
+ * arithmetic. q (n_tokens, n_head, head_dim), k and v (n_tokens, n_kv,
+ * head_dim) f32; positions (n_tokens) I32 (the rotation angles); pos (1) I32
+ * device buffer, the cache row of token 0 (negative reads as 0; rows at or
+ * past n_ctx are not written); caches (n_kv, n_ctx, head_dim), both f16 or
+ * both f32. k and v are read only. */
+typedef struct mlxn_rope_kv_args {
+    mlxn_buffer *q, *k, *v;
+    mlxn_buffer *positions;
+    mlxn_buffer *freq_factors; /* (n_rot / 2) f32 or NULL */
+    const mlxn_rope_params *rope;
+    mlxn_buffer *pos;
+    mlxn_buffer *k_cache, *v_cache;
+} mlxn_rope_kv_args;
+
+mlxn_status mlxn_op_rope_kv_write(mlxn_encoder *enc, const mlxn_rope_kv_args *a);
+
 /* ---- sampling ----------------------------------------------------------- */
 
 /* Sampling on the device, replay-friendly: everything that changes per

@@ -5,8 +5,8 @@
  *   x = embed(ids)
  *   per layer:  n = rms_norm(x) * attn_norm
  *               q, k, v = n @ Wqkv^T (+ bias)    one product when m == 1
- *               q, k = rms_norm per head (Qwen3); rope(q, k, positions)
- *               cache[pos..] = k, v
+ *               q, k = rms_norm per head (Qwen3)
+ *               q = rope(q); cache[pos..] = rope(k), v     (one fused kernel)
  *               x += attention(q, cache) @ Wo^T
  *               n = rms_norm(x) * ffn_norm
  *               x += (silu(n @ Wg^T) * (n @ Wu^T)) @ Wd^T
@@ -50,16 +50,10 @@ static mlxn_status encode_layer(mlxn_model *m, const mlxn__layer *L, const mlxn_
     rp.n_rot = c->n_rot;
     rp.theta_base = c->rope_theta;
     rp.freq_scale = c->rope_scaling == MLXN_ROPE_SCALING_LINEAR ? 1.0f / c->rope_factor : 1.0f;
-    if (a->m == 1) {
-        /* q and k are adjacent rows of one token: one rotation. */
-        if ((st = mlxn_op_rope(e, a->qk, a->positions, m->freq_factors, &rp, a->qk)))
-            return st;
-    } else if ((st = mlxn_op_rope(e, a->q, a->positions, m->freq_factors, &rp, a->q)) ||
-               (st = mlxn_op_rope(e, a->k, a->positions, m->freq_factors, &rp, a->k))) {
-        return st;
-    }
-    if ((st = mlxn_op_kv_write(e, a->k, m->pos_buf, L->k_cache)) ||
-        (st = mlxn_op_kv_write(e, a->v, m->pos_buf, L->v_cache)))
+    /* RoPE of q and k fused with the cache writes of k and v. */
+    mlxn_rope_kv_args rk = {a->q,      a->k, a->v,       a->positions, m->freq_factors,
+                            &rp,       m->pos_buf,       L->k_cache,   L->v_cache};
+    if ((st = mlxn_op_rope_kv_write(e, &rk)))
         return st;
     mlxn_attention_params ap = mlxn_attention_params_default();
     ap.scale = 1.0f / sqrtf((float)c->head_dim);
