@@ -157,6 +157,7 @@ typedef struct dec_job {
     uint32_t split, row, kvh, h0; /* h0: first query head of the block */
     int nh;                       /* query heads of the block */
     int64_t c0, c1;               /* keys [c0, c1) of the chunk */
+    uint32_t active;              /* splits with keys (mlxn_attn_active_splits) */
 } dec_job;
 
 /* Fill j; false when the row has no query heads (the block does nothing). */
@@ -172,7 +173,9 @@ __device__ __forceinline__ bool dec_setup(dec_job &j, const int32_t *posp,
         return false;
     j.nh = (int)min(p.heads_per_block, group - hl0);
     j.h0 = j.kvh * group + hl0;
-    mlxn_attn_split_range(&p, mlxn_attn_pos(posp), j.split, &j.c0, &j.c1);
+    const int64_t qpos = mlxn_attn_pos(posp);
+    mlxn_attn_split_range(&p, qpos, j.split, &j.c0, &j.c1);
+    j.active = mlxn_attn_active_splits(&p, qpos);
     return true;
 }
 
@@ -276,6 +279,19 @@ __device__ __noinline__ void dec_finish(const dec_job &j, float *scratch, float 
 {
     __shared__ int last;
     __syncthreads();
+    if (j.active <= 1) {
+        /* One split (or none) holds every key: split 0 finishes alone. */
+        if (j.split != 0)
+            return;
+        const uint32_t d = p.head_dim, ns = p.n_splits;
+        const float *go = scratch + mlxn_attn_scratch_o(&p), *gl = scratch + mlxn_attn_scratch_l(&p);
+        for (uint32_t i = threadIdx.x; i < (uint32_t)j.nh * d; i += blockDim.x) {
+            const uint32_t h = j.h0 + i / d, c = i % d;
+            const float l = gl[(uint64_t)h * ns];
+            out[(uint64_t)h * d + c] = l > 0.0f ? go[(uint64_t)h * ns * d + c] / l : 0.0f;
+        }
+        return;
+    }
     if (threadIdx.x == 0) {
         unsigned *cnt = (unsigned *)scratch + j.row;
         int is_last = attn_atom_add_acq_rel(cnt, 1u) == p.n_splits - 1;

@@ -55,6 +55,8 @@ typedef struct mlxn_attn_kparams {
 #define MLXN_ATTN_MAX_SPLITS 256
 /* Decode: keys per split at least this many. */
 #define MLXN_ATTN_MIN_SPLIT_KEYS 32
+/* Fewest keys a decode split takes (one 64-key tile). */
+#define MLXN_ATTN_MIN_CHUNK_KEYS 64
 /* Decode: arrival counters at the start of the scratch, one per grid row
  * (n_kv_heads * head_batches rows at most). Zero between calls. */
 #define MLXN_ATTN_COUNTERS 1024
@@ -86,6 +88,14 @@ MLXN_ATTN_HD int64_t mlxn_attn_pos(const int32_t *pos) { return pos[0] > 0 ? pos
 /* Decode: keys [*c0, *c1) of split s (empty when *c0 >= *c1). The key
  * range is cut into n_splits equal chunks, so the grid never depends on
  * the position. */
+/* Keys of a decode split: at least MLXN_ATTN_MIN_CHUNK_KEYS (one tile), so
+ * short contexts leave the later splits empty. */
+MLXN_ATTN_HD int64_t mlxn_attn_chunk(const mlxn_attn_kparams *p, int64_t span)
+{
+    int64_t chunk = (span + p->n_splits - 1) / p->n_splits;
+    return chunk < MLXN_ATTN_MIN_CHUNK_KEYS ? MLXN_ATTN_MIN_CHUNK_KEYS : chunk;
+}
+
 MLXN_ATTN_HD void mlxn_attn_split_range(const mlxn_attn_kparams *p, int64_t qpos,
                                         uint32_t s, int64_t *c0, int64_t *c1)
 {
@@ -94,11 +104,21 @@ MLXN_ATTN_HD void mlxn_attn_split_range(const mlxn_attn_kparams *p, int64_t qpos
         *c0 = *c1 = 0;
         return;
     }
-    int64_t span = hi + 1 - lo;
-    int64_t chunk = (span + p->n_splits - 1) / p->n_splits;
+    int64_t chunk = mlxn_attn_chunk(p, hi + 1 - lo);
     int64_t a = lo + (int64_t)s * chunk, b = a + chunk;
     *c0 = a;
     *c1 = b < hi + 1 ? b : hi + 1;
+}
+
+/* Splits with keys for a query at qpos (0 when it sees none). With one,
+ * that split's block writes the output itself: no count, no combine. */
+MLXN_ATTN_HD uint32_t mlxn_attn_active_splits(const mlxn_attn_kparams *p, int64_t qpos)
+{
+    int64_t lo, hi;
+    if (!mlxn_attn_key_range(qpos, p->n_ctx, p->window, &lo, &hi))
+        return 0;
+    int64_t span = hi + 1 - lo, chunk = mlxn_attn_chunk(p, span);
+    return (uint32_t)((span + chunk - 1) / chunk);
 }
 
 /* Most splits decode may use for a cache of n_ctx positions. */
