@@ -93,6 +93,12 @@ mlxn_status mlxn_device_create(const mlxn_device_params *params,
         return st;
     }
     dev->default_queue->is_default = 1;
+    if (dev->kind == MLXN_BACKEND_CUDA && (st = mlxn__registry_load_all(dev)) != MLXN_OK) {
+        char msg[MLXN__ERROR_MAX];
+        snprintf(msg, sizeof msg, "%s", dev->last_error);
+        mlxn_device_destroy(dev);
+        return mlxn__fail(NULL, st, "%s", msg);
+    }
     mlxn_device_info info;
     memset(&info, 0, sizeof info);
     dev->multiprocessors = 1;

@@ -85,6 +85,11 @@ typedef struct mlxn__registry {
 
 mlxn_status mlxn__registry_init(mlxn_device *dev);
 void mlxn__registry_fini(mlxn_device *dev);
+/* Resolve every kernel now (CUDA: load its code), once per device: a
+ * kernel's first launch then costs no lazy load (about 100 us each, which
+ * would land inside a timed or recorded region), and no load can
+ * synchronise the context while a queue waits on a fence. */
+mlxn_status mlxn__registry_load_all(mlxn_device *dev);
 /* Find without resolving; NULL when the backend has no such kernel. */
 mlxn_kernel *mlxn__registry_find(const mlxn_device *dev, const char *name);
 

@@ -102,3 +102,17 @@ const char *mlxn_kernel_name_at(const mlxn_device *dev, int i)
         return NULL;
     return dev->registry.kernels[i].name;
 }
+
+mlxn_status mlxn__registry_load_all(mlxn_device *dev)
+{
+    if (atomic_load(&dev->kernels_loaded))
+        return MLXN_OK;
+    for (int i = 0; i < dev->registry.n; i++) {
+        mlxn_kernel *k = NULL;
+        mlxn_status st = mlxn_kernel_get(dev, dev->registry.kernels[i].name, &k);
+        if (st != MLXN_OK)
+            return st;
+    }
+    atomic_store(&dev->kernels_loaded, 1);
+    return MLXN_OK;
+}

@@ -9,27 +9,6 @@
 #include "core/profile.h"
 #include "graph/encoder.h"
 
-/* A queue wait for a value not yet reached can hold its queue for as
- * long as the signaller takes. CUDA loads a kernel's code at its first
- * use, and a load may synchronise the context (NVIDIA's lazy-loading
- * notes): on the H200 a kernel used for the first time after another
- * queue began waiting for that kernel's own queue to signal never ran.
- * So before the first such wait every kernel of the device is loaded
- * (once per device; milliseconds on CUDA). */
-static mlxn_status load_all_kernels(mlxn_device *dev)
-{
-    if (atomic_load(&dev->kernels_loaded))
-        return MLXN_OK;
-    for (int i = 0; i < mlxn_kernel_count(dev); i++) {
-        mlxn_kernel *k = NULL;
-        mlxn_status st = mlxn_kernel_get(dev, mlxn_kernel_name_at(dev, i), &k);
-        if (st != MLXN_OK)
-            return st;
-    }
-    atomic_store(&dev->kernels_loaded, 1);
-    return MLXN_OK;
-}
-
 static mlxn_status fence_op(mlxn_encoder *enc, mlxn_fence *fence, uint64_t value, int signal)
 {
     const char *what = signal ? "signal_fence" : "wait_fence";
@@ -43,7 +22,7 @@ static mlxn_status fence_op(mlxn_encoder *enc, mlxn_fence *fence, uint64_t value
         return mlxn__fail(enc->dev, MLXN_ERR_STATE, "%s: not allowed while capturing", what);
     mlxn_status st = mlxn__device_check(enc->dev);
     if (st == MLXN_OK && !signal && value > mlxn__fence_load(f))
-        st = load_all_kernels(enc->dev);
+        st = mlxn__registry_load_all(enc->dev);
     if (st != MLXN_OK)
         return st;
     mlxn__cb *cb = enc->cur;
