@@ -9,6 +9,7 @@
 # (C code under ASan/UBSan), OPT=-O2, BUILD=build.
 
 BUILD ?= build
+comma := ,
 CC ?= cc
 OPT ?= -O2
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
@@ -22,8 +23,10 @@ CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -fPIC -pthread 
 LDLIBS := -ldl -lpthread -lm
 LDFLAGS :=
 ifneq ($(SANITIZE),)
-CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SANITIZE)
+# gcc leaves float-to-integer overflow out of "undefined" (clang does not).
+SANITIZE_ALL := $(SANITIZE)$(if $(findstring undefined,$(SANITIZE)),$(comma)float-cast-overflow)
+CFLAGS += -fsanitize=$(SANITIZE_ALL) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE_ALL)
 endif
 
 LIB_SRC := $(wildcard src/core/*.c src/graph/*.c src/ops/*.c src/model/*.c \
