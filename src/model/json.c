@@ -530,9 +530,10 @@ mlxn_status mlxn_json_as_int(const mlxn_json *v, int64_t *out)
         *out = v->i;
         return MLXN_OK;
     }
-    /* 2.0 or 1e3 are integers too, when exact in a double. */
-    if (v->num == (double)(int64_t)v->num && v->num >= -9007199254740992.0 &&
-        v->num <= 9007199254740992.0) {
+    /* 2.0 or 1e3 are integers too, when exact in a double. The range is
+     * checked first: converting a double outside int64 is undefined. */
+    if (v->num >= -9007199254740992.0 && v->num <= 9007199254740992.0 &&
+        v->num == (double)(int64_t)v->num) {
         *out = (int64_t)v->num;
         return MLXN_OK;
     }
