@@ -375,6 +375,32 @@ TEST(model_dir_claims)
     if (fd >= 0)
         close(fd);
     REFUSED(dir_try(dir), MLXN_ERR_FORMAT, "67108865 bytes is more than the 67108864 allowed");
+
+    /* quantization settings out of range, module names too long */
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/quant", dir);
+    mkdir(sub, 0700);
+    static const uint8_t empty_st[10] = {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
+    snprintf(path, sizeof path, "%s/model.safetensors", sub);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(empty_st, 1, sizeof empty_st, f) == sizeof empty_st);
+    if (f)
+        fclose(f);
+    CHECK(write_text(sub, "config.json", "{\"quantization\":{\"bits\":99,\"group_size\":64}}"));
+    REFUSED(dir_try(sub), MLXN_ERR_FORMAT, "bits 99, group_size 64 are not usable");
+    CHECK(write_text(sub, "config.json",
+                     "{\"quantization\":{\"bits\":4,\"group_size\":64,"
+                     "\"a\":{\"bits\":17},\"b\":{\"group_size\":1048577}}}"));
+    mlxn_model_dir *md;
+    REQUIRE_OK(mlxn_model_dir_open(sub, &md));
+    mlxn_quant_info q;
+    REFUSED(mlxn_model_dir_quant(md, "a.weight", &q), MLXN_ERR_FORMAT, "'a' is not usable");
+    REFUSED(mlxn_model_dir_quant(md, "b", &q), MLXN_ERR_FORMAT, "'b' is not usable");
+    char name[600];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    REFUSED(mlxn_model_dir_quant(md, name, &q), MLXN_ERR_INVALID_ARG, "name too long");
+    mlxn_model_dir_close(md);
 }
 
 /* ---- llama2.c ------------------------------------------------------------------------- */
