@@ -223,7 +223,8 @@ static inline void fz_gguf(const uint8_t *data, size_t size)
     }
     mlxn_tokenizer *tok = NULL;
     if (mlxn_tokenizer_from_gguf(g, &tok) == MLXN_OK) {
-        static const char text[] = " Hello world, it's 2024!\n\t<s>ok</s> \xe2\x96\x81\xf0\x9f\x98\x80";
+        static const char text[] =
+            " Hello world, it's 2024!\n\t<s>ok</s> \xe2\x96\x81\xf0\x9f\x98\x80";
         fz_tokenizer_use(tok, text, sizeof text - 1);
         mlxn_tokenizer_destroy(tok);
     } else {
