@@ -216,6 +216,26 @@ TEST(gguf_claims)
     put_u32(&b, 0), put_u64(&b, 0);
     REFUSED(gguf_try(&b), MLXN_ERR_FORMAT, "byte size overflows");
     free(b.p);
+    /* a zero dimension does not hide others whose product overflows */
+    static const uint64_t dims[][3] = {{0, 1ull << 40, 1ull << 40},
+                                       {0, 1ull << 31, 1ull << 31},
+                                       {0, 1ull << 20, 1ull << 20}};
+    static const char *const why[] = {"makes the element count overflow", "byte size overflows",
+                                      NULL};
+    for (int k = 0; k < 3; k++) {
+        put_header(&b, 1, 0);
+        put_str(&b, "t"), put_u32(&b, 3);
+        for (int d = 0; d < 3; d++)
+            put_u64(&b, dims[k][d]);
+        put_u32(&b, 0), put_u64(&b, 0);
+        while (b.n % 32) /* the (empty) data section starts at the alignment */
+            put(&b, "", 1);
+        if (why[k])
+            REFUSED(gguf_try(&b), MLXN_ERR_FORMAT, why[k]);
+        else
+            CHECK_OK(gguf_try(&b));
+        free(b.p);
+    }
 }
 
 /* ---- safetensors ------------------------------------------------------------------ */
@@ -249,6 +269,26 @@ TEST(safetensors_claims)
     memcpy(file, &hlen, 8);
     memcpy(file + 8, hdr, hlen);
     REFUSED(st_try(file, 8 + hlen + 4), MLXN_ERR_FORMAT, "the byte size overflows");
+    /* a zero dimension does not hide others whose product overflows */
+    static const struct {
+        const char *shape, *why;
+    } zero[] = {{"[0,4611686018427387904,4]", "the element count overflows"},
+                {"[4611686018427387904,0]", "the byte size overflows"},
+                {"[0,1048576,1048576]", NULL}};
+    for (int k = 0; k < 3; k++) {
+        char h[160];
+        hlen = (uint64_t)snprintf(h, sizeof h,
+                                  "{\"w\":{\"dtype\":\"F32\",\"shape\":%s,"
+                                  "\"data_offsets\":[0,0]}}",
+                                  zero[k].shape);
+        uint8_t img[8 + 160];
+        memcpy(img, &hlen, 8);
+        memcpy(img + 8, h, hlen);
+        if (zero[k].why)
+            REFUSED(st_try(img, 8 + hlen), MLXN_ERR_FORMAT, zero[k].why);
+        else
+            CHECK_OK(st_try(img, 8 + hlen));
+    }
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
