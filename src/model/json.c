@@ -223,7 +223,9 @@ static mlxn_status parse_string(jparser *p, const char **out, size_t *out_len)
 
 static int digit(char c) { return c >= '0' && c <= '9'; }
 
-static mlxn_status parse_number(jparser *p, int64_t id)
+/* Not inlined: its 1 KiB buffer must not sit in every frame of the
+ * recursive descent. */
+static __attribute__((noinline)) mlxn_status parse_number(jparser *p, int64_t id)
 {
     size_t start = p->pos, i = p->pos;
     int is_int = 1;
