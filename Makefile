@@ -4,11 +4,13 @@
 #   make test-gpu   the same tests on the CUDA backend (skips without a GPU)
 #   make bench      microbenchmarks (on the GPU when present)
 #   make clean
+#   make fuzz, make fuzz-run   libFuzzer targets (fuzz/fuzz.mk)
 # Options: CUDA=0/1 (default: 1 when nvcc is found), SANITIZE=address,undefined
 # (C code under ASan/UBSan), OPT=-O2, BUILD=build, LINK=static|shared (how the
 # CLI, tests and benches link libmlxn; shared keeps one copy of the kernels).
 
 BUILD ?= build
+comma := ,
 CC ?= cc
 OPT ?= -O2
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
@@ -30,8 +32,10 @@ MLXN_LIB := $(BUILD)/libmlxn.a
 MLXN_LINK := $(BUILD)/libmlxn.a
 endif
 ifneq ($(SANITIZE),)
-CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SANITIZE)
+# gcc leaves float-to-integer overflow out of "undefined" (clang does not).
+SANITIZE_ALL := $(SANITIZE)$(if $(findstring undefined,$(SANITIZE)),$(comma)float-cast-overflow)
+CFLAGS += -fsanitize=$(SANITIZE_ALL) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE_ALL)
 endif
 
 LIB_SRC := $(wildcard src/core/*.c src/graph/*.c src/ops/*.c src/model/*.c \
@@ -61,7 +65,7 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BENCH_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(BENCH_SRC),$(wildcard bench/*.c)))
 
-.PHONY: all test test-gpu bench clean
+.PHONY: all test test-gpu bench clean FORCE
 all: $(BUILD)/libmlxn.a $(BUILD)/libmlxn.so $(BUILD)/mlxn $(TEST_BIN) $(BENCH_BIN)
 
 $(BUILD)/gen/cpu_kernels.c: $(CPU_KERNEL_SRC) scripts/gen_kernels.sh | $(BUILD)/gen
@@ -78,11 +82,21 @@ $(BUILD)/cuda/%.fatbin: kernels/cuda/%.cu $(wildcard kernels/cuda/*.cuh kernels/
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -fatbin -o $@ $<
 
-$(BUILD)/obj/%.o: %.c
+# The compiler and its flags are recorded in a stamp that every object
+# depends on: changing SANITIZE, OPT, CC or EXTRA_CFLAGS rebuilds the objects
+# of this BUILD directory (the stamp is rewritten only when they change).
+FLAGS_STAMP := $(BUILD)/flags.stamp
+FLAGS_NOW := $(CC) $(CFLAGS) | $(LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += -Itests
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -114,5 +128,7 @@ bench: $(BENCH_BIN)
 
 clean:
 	rm -rf $(BUILD)
+
+include fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

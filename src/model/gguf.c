@@ -386,17 +386,23 @@ static mlxn_status parse_tensor_info(parser *ps, int64_t i)
         return truncated(ps, "tensor dimension count");
     if (n_dims > 4)
         return tensor_fail(ps, t->name, info_at, "%u dimensions (at most 4)", n_dims);
+    /* The product of the nonzero dimensions must fit, so that a zero
+     * dimension cannot hide others whose product (a row count, a row's
+     * bytes) would overflow. */
     uint64_t ne[4];
-    int64_t elems = 1;
+    int64_t nonzero = 1, elems;
+    int has_zero = 0;
     for (uint32_t d = 0; d < n_dims; d++) {
         if (!mlxn__rd_u64(&ps->r, &ne[d]))
             return truncated(ps, "tensor dimensions");
+        has_zero |= ne[d] == 0;
         if (ne[d] > (uint64_t)INT64_MAX ||
-            mlxn__mul_overflow_i64(elems, (int64_t)ne[d], &elems))
+            mlxn__mul_overflow_i64(nonzero, ne[d] ? (int64_t)ne[d] : 1, &nonzero))
             return tensor_fail(ps, t->name, info_at,
                                "dimension %u (= %llu) makes the element count overflow",
                                d, (unsigned long long)ne[d]);
     }
+    elems = has_zero ? 0 : nonzero;
     uint64_t offset;
     if (!mlxn__rd_u32(&ps->r, &type) || !mlxn__rd_u64(&ps->r, &offset))
         return truncated(ps, "tensor type and offset");
@@ -408,9 +414,11 @@ static mlxn_status parse_tensor_info(parser *ps, int64_t i)
                            "row length %llu is not a multiple of the block size %lld",
                            (unsigned long long)ne[0], (long long)be);
     int64_t bytes;
-    if (mlxn__mul_overflow_i64(elems / be, bb, &bytes))
+    if (mlxn__mul_overflow_i64(nonzero / be, bb, &bytes))
         return tensor_fail(ps, t->name, info_at, "byte size overflows (%lld elements)",
-                           (long long)elems);
+                           (long long)nonzero);
+    if (has_zero)
+        bytes = 0;
     t->ggml_type = type;
     t->type_name = ggml_types[type].name;
     t->supported = ggml_types[type].dtype >= 0;

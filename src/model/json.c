@@ -5,8 +5,10 @@
  * \u0000 kept); numbers keep an exact int64 when they are integers. Refused:
  * comments, trailing commas, NaN/Infinity, leading zeros, control
  * characters and invalid UTF-8 in strings, lone surrogates, nesting deeper
- * than 512, anything after the root value. Object lookup returns the last
- * member with a key, as Python's json does.
+ * than 512, anything after the root value. Size limits, checked before
+ * anything is allocated for the value: strings (and keys) of at most 16 MiB
+ * of raw text, numbers of at most 1024 characters. Object lookup returns the
+ * last member with a key, as Python's json does.
  */
 #include "model/model_io.h"
 
@@ -15,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define JSON_MAX_DEPTH 512
+#define JSON_MAX_DEPTH 512                /* containers inside each other */
+#define JSON_MAX_STRING ((size_t)16 << 20) /* raw bytes between the quotes */
+#define JSON_MAX_NUMBER 1024               /* characters of a number */
 
 struct mlxn_json {
     const mlxn_json_doc *doc;
@@ -167,6 +171,8 @@ static mlxn_status parse_string(jparser *p, const char **out, size_t *out_len)
         end += p->s[end] == '\\' ? 2 : 1;
     if (end >= p->n)
         return jfail(p, "unterminated string");
+    if (end - start > JSON_MAX_STRING)
+        return jfail(p, "string longer than 16 MiB");
     /* Unescaping never makes a string longer. */
     char *o = mlxn__arena_alloc(&p->doc->arena, end - start + 1);
     if (!o)
@@ -217,7 +223,9 @@ static mlxn_status parse_string(jparser *p, const char **out, size_t *out_len)
 
 static int digit(char c) { return c >= '0' && c <= '9'; }
 
-static mlxn_status parse_number(jparser *p, int64_t id)
+/* Not inlined: its 1 KiB buffer must not sit in every frame of the
+ * recursive descent. */
+static __attribute__((noinline)) mlxn_status parse_number(jparser *p, int64_t id)
 {
     size_t start = p->pos, i = p->pos;
     int is_int = 1;
@@ -246,9 +254,9 @@ static mlxn_status parse_number(jparser *p, int64_t id)
             i++;
     }
     size_t len = i - start;
-    char small[64], *buf = len < sizeof small ? small : malloc(len + 1);
-    if (!buf)
-        return joom(p);
+    if (len > JSON_MAX_NUMBER)
+        return jfail(p, "number longer than 1024 characters");
+    char buf[JSON_MAX_NUMBER + 1];
     memcpy(buf, p->s + start, len);
     buf[len] = 0;
     mlxn_json *v = &p->doc->nodes[id];
@@ -261,8 +269,6 @@ static mlxn_status parse_number(jparser *p, int64_t id)
             v->i = x;
         }
     }
-    if (buf != small)
-        free(buf);
     p->pos = i;
     return MLXN_OK;
 }
@@ -351,12 +357,13 @@ static int literal(jparser *p, const char *word)
 
 static mlxn_status parse_value(jparser *p, int depth, int64_t *out)
 {
-    if (depth > JSON_MAX_DEPTH)
-        return jfail(p, "nesting too deep");
     skip_ws(p);
     if (p->pos >= p->n)
         return jfail(p, "unexpected end of input");
     char c = p->s[p->pos];
+    /* depth counts the containers around this value */
+    if ((c == '[' || c == '{') && depth >= JSON_MAX_DEPTH)
+        return jfail(p, "containers nested deeper than 512");
     int kind = c == '{'   ? MLXN_JSON_OBJECT
                : c == '[' ? MLXN_JSON_ARRAY
                : c == '"' ? MLXN_JSON_STRING
@@ -530,9 +537,10 @@ mlxn_status mlxn_json_as_int(const mlxn_json *v, int64_t *out)
         *out = v->i;
         return MLXN_OK;
     }
-    /* 2.0 or 1e3 are integers too, when exact in a double. */
-    if (v->num == (double)(int64_t)v->num && v->num >= -9007199254740992.0 &&
-        v->num <= 9007199254740992.0) {
+    /* 2.0 or 1e3 are integers too, when exact in a double. The range is
+     * checked first: converting a double outside int64 is undefined. */
+    if (v->num >= -9007199254740992.0 && v->num <= 9007199254740992.0 &&
+        v->num == (double)(int64_t)v->num) {
         *out = (int64_t)v->num;
         return MLXN_OK;
     }

@@ -4,7 +4,9 @@
  * or every *.safetensors), one tensor table across shards, and MLX's
  * quantization settings (mlx-lm utils.py load_model: per-module entries in
  * config["quantization"] win, else modules that have ".scales" weights use
- * the global bits and group size).
+ * the global bits and group size). Limits: config.json and the index at
+ * most 64 MiB each, at most 16384 shard files (counted before any is
+ * opened).
  */
 #include "model/model_io.h"
 
@@ -13,13 +15,16 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#define MAX_JSON_FILE ((size_t)1 << 30)
+#define MAX_JSON_FILE ((size_t)64 << 20)
+#define MAX_SHARDS 16384
 
 struct mlxn_model_dir {
     mlxn_json_doc *config;
     mlxn_safetensors **shards;
     char **paths;
     int n_shards;
+    size_t shard_cap;
+    mlxn__strmap shard_names; /* file name (inside paths) -> shard index */
     int64_t *table; /* (shard << 32) | index, in shard order */
     int64_t n_tensors;
     mlxn__strmap names;
@@ -69,19 +74,23 @@ static mlxn_status add_shard(mlxn_model_dir *md, const char *dir, const char *na
 {
     if (!*name || name[0] == '/' || strstr(name, ".."))
         return mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: refusing shard file name '%s'", dir, name);
-    for (int i = 0; i < md->n_shards; i++)
-        if (!strcmp(md->paths[i] + strlen(dir) + 1, name))
-            return MLXN_OK;
-    size_t n = (size_t)md->n_shards + 1;
-    char **paths = realloc(md->paths, n * sizeof *paths);
-    if (paths)
-        md->paths = paths;
-    mlxn_safetensors **shards = paths ? realloc(md->shards, n * sizeof *shards) : NULL;
-    if (shards)
-        md->shards = shards;
-    char *path = shards ? join(dir, name) : NULL;
+    if (mlxn__strmap_get(&md->shard_names, name, strlen(name)) >= 0)
+        return MLXN_OK;
+    if (md->n_shards >= MAX_SHARDS)
+        return mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: more than %d shard files", dir, MAX_SHARDS);
+    size_t cap = md->shard_cap, need = (size_t)md->n_shards + 1;
+    int grown = mlxn__grow((void **)&md->paths, &cap, need, sizeof *md->paths);
+    cap = md->shard_cap;
+    grown = grown && mlxn__grow((void **)&md->shards, &cap, need, sizeof *md->shards);
+    char *path = grown ? join(dir, name) : NULL;
     if (!path)
         return mlxn__fail(NULL, MLXN_ERR_OUT_OF_MEMORY, "%s: out of memory", dir);
+    md->shard_cap = cap;
+    const char *file = path + strlen(dir) + 1;
+    if (mlxn__strmap_put(&md->shard_names, file, strlen(file), md->n_shards) == -2) {
+        free(path);
+        return mlxn__fail(NULL, MLXN_ERR_OUT_OF_MEMORY, "%s: out of memory", dir);
+    }
     md->paths[md->n_shards] = path;
     md->shards[md->n_shards] = NULL;
     md->n_shards++;
@@ -117,6 +126,9 @@ static mlxn_status scan_dir(mlxn_model_dir *md, const char *dir)
     closedir(d);
     if (st == MLXN_OK && n == 0)
         st = mlxn__fail(NULL, MLXN_ERR_NOT_FOUND, "%s: no .safetensors files", dir);
+    if (st == MLXN_OK && n > MAX_SHARDS)
+        st = mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: %zu .safetensors files is more than %d",
+                        dir, n, MAX_SHARDS);
     if (st == MLXN_OK)
         qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n && st == MLXN_OK; i++)
@@ -149,6 +161,26 @@ static mlxn_status build_table(mlxn_model_dir *md)
     return MLXN_OK;
 }
 
+/* The distinct file names of a weight_map, refused when there are more
+ * than MAX_SHARDS (before any file is opened). */
+static mlxn_status count_shards(const mlxn_json *map, const char *index_path)
+{
+    mlxn__strmap seen = {0};
+    mlxn_status st = MLXN_OK;
+    for (int64_t i = 0; i < mlxn_json_count(map) && st == MLXN_OK; i++) {
+        const char *file;
+        size_t len;
+        st = mlxn_json_as_string(mlxn_json_at(map, i), &file, &len);
+        if (st == MLXN_OK && mlxn__strmap_put(&seen, file, len, 0) == -2)
+            st = mlxn__fail(NULL, MLXN_ERR_OUT_OF_MEMORY, "%s: out of memory", index_path);
+        if (st == MLXN_OK && seen.count > MAX_SHARDS)
+            st = mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: weight_map names more than %d files",
+                            index_path, MAX_SHARDS);
+    }
+    mlxn__strmap_free(&seen);
+    return st;
+}
+
 /* Shards from the index's weight_map; every entry must be where it says. */
 static mlxn_status open_indexed(mlxn_model_dir *md, const char *dir, const char *index_path)
 {
@@ -159,6 +191,8 @@ static mlxn_status open_indexed(mlxn_model_dir *md, const char *dir, const char 
     const mlxn_json *map = mlxn_json_get(mlxn_json_root(index), "weight_map");
     if (mlxn_json_kind_of(map) != MLXN_JSON_OBJECT)
         st = mlxn__fail(NULL, MLXN_ERR_FORMAT, "%s: no \"weight_map\" object", index_path);
+    if (st == MLXN_OK)
+        st = count_shards(map, index_path);
     for (int64_t i = 0; i < mlxn_json_count(map) && st == MLXN_OK; i++) {
         const char *file;
         st = mlxn_json_as_string(mlxn_json_at(map, i), &file, NULL);
@@ -256,6 +290,7 @@ void mlxn_model_dir_close(mlxn_model_dir *md)
     }
     free(md->shards);
     free(md->paths);
+    mlxn__strmap_free(&md->shard_names);
     free(md->table);
     mlxn__strmap_free(&md->names);
     mlxn_json_free(md->config);

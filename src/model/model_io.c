@@ -190,6 +190,8 @@ struct mlxn__arena_chunk {
 
 void *mlxn__arena_alloc(mlxn__arena *a, size_t n)
 {
+    if (n > SIZE_MAX / 2)
+        return NULL; /* rounding up and the chunk header must not wrap */
     n = (n + 7) & ~(size_t)7;
     if (!a->head || a->cap - a->used < n) {
         size_t cap = n > 65536 ? n : 65536;

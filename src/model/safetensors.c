@@ -66,23 +66,30 @@ static mlxn_status read_entry(const char *src, const mlxn_json *e, size_t data_s
                  (long long)mlxn_json_count(shape), MLXN_FILE_MAX_DIMS);
         return bad(src, name, msg);
     }
-    int64_t elems = 1, begin, end;
+    /* The product of the nonzero dimensions (and its bytes) must fit, so
+     * that a zero dimension cannot hide others whose product overflows. */
+    int64_t nonzero = 1, elems, begin, end;
+    int has_zero = 0;
     t->ndim = (int)mlxn_json_count(shape);
     for (int d = 0; d < t->ndim; d++) {
         int64_t v;
         if (mlxn_json_as_int(mlxn_json_at(shape, d), &v) != MLXN_OK || v < 0)
             return bad(src, name, "shape entries must be non-negative integers");
-        if (mlxn__mul_overflow_i64(elems, v, &elems))
+        has_zero |= v == 0;
+        if (mlxn__mul_overflow_i64(nonzero, v ? v : 1, &nonzero))
             return bad(src, name, "the element count overflows");
         t->shape[d] = v;
     }
+    elems = has_zero ? 0 : nonzero;
     if (mlxn_json_count(offs) != 2 || mlxn_json_kind_of(offs) != MLXN_JSON_ARRAY ||
         mlxn_json_as_int(mlxn_json_at(offs, 0), &begin) != MLXN_OK ||
         mlxn_json_as_int(mlxn_json_at(offs, 1), &end) != MLXN_OK || begin < 0 || end < begin)
         return bad(src, name, "\"data_offsets\" must be [begin, end] with 0 <= begin <= end");
     int64_t bytes;
-    if (mlxn__mul_overflow_i64(elems, st_dtypes[k].size, &bytes))
+    if (mlxn__mul_overflow_i64(nonzero, st_dtypes[k].size, &bytes))
         return bad(src, name, "the byte size overflows");
+    if (has_zero)
+        bytes = 0;
     if (bytes != end - begin) {
         snprintf(msg, sizeof msg, "%lld elements of %s need %lld bytes, data_offsets give %lld",
                  (long long)elems, dtype, (long long)bytes, (long long)(end - begin));

@@ -471,6 +471,11 @@ mlxn_status mlxn_tokenizer_encode(const mlxn_tokenizer *tok, const char *text, s
         return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "tokenizer_encode: NULL argument");
     if (out->n < 0 || out->n > out->cap || (out->cap && !out->ids))
         return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "tokenizer_encode: bad token list");
+    /* Symbol indices are int32: escaping triples spaces, byte-level BPE
+     * doubles bytes; 512 MiB keeps every count below INT32_MAX. */
+    if (len > MLXN__TOK_MAX_TEXT)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG,
+                          "tokenizer_encode: %zu bytes of text is more than 512 MiB", len);
     tok_out o = {0};
     if (tok->bos >= 0 &&
         ((flags & MLXN_ENCODE_ADD_BOS) || ((flags & MLXN_ENCODE_ADD_SPECIAL) && tok->add_bos)))

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #define SRC "tokenizer.json"
-#define MAX_FILE ((size_t)1 << 30)
+#define MAX_FILE ((size_t)256 << 20)
 
 /* The regexes as tokenizer.json files write them. */
 static const char *const re_gpt2 =

@@ -68,6 +68,9 @@ struct mlxn_tokenizer {
     mlxn__arena arena;
 };
 
+/* Longest text one mlxn_tokenizer_encode call takes (bytes). */
+#define MLXN__TOK_MAX_TEXT ((size_t)512 << 20)
+
 /* ---- building (tokenizer.c) ----------------------------------------------------- */
 
 /* A tokenizer with room for n tokens (all undefined until added). */
