@@ -52,8 +52,6 @@ __device__ __forceinline__ void matvec_body(const float *__restrict__ x, const w
     uint8_t *ws = smem + (size_t)warp * MLXN_MATVEC_STAGES * R * NW * sb;
     const uint32_t nchunks = (p.k + ce - 1) / ce;
     const int nrows = p.n - row0 < (uint64_t)R ? (int)(p.n - row0) : R;
-    /* x rows 16-byte aligned and whole 8-element units: vector loads. */
-    const bool fast_x = ((uintptr_t)x & 15) == 0 && p.k % 8 == 0;
 
     /* Issue the copies of chunk c (an empty group past the end). */
     auto issue = [&](uint32_t c) {
@@ -101,25 +99,25 @@ __device__ __forceinline__ void matvec_body(const float *__restrict__ x, const w
             if (c * ce + 8 * u >= p.k)
                 break;
             /* Decode this lane's unit of every row once ... */
-            float q[NW][R][8], S[NW][R], O[NW][R];
+            float q[NW][R][8], s[NW][R][2], o[NW][R][2];
             uint32_t xo[2];
 #pragma unroll
             for (int v = 0; v < NW; v++)
 #pragma unroll
                 for (int r = 0; r < R; r++)
                     decode_mv<F>(rb[v][r], u, c * ce, w[v], row0 + (r < nrows ? r : 0), p,
-                                 q[v][r], S[v][r], O[v][r], xo);
+                                 q[v][r], s[v][r], o[v][r], xo);
             /* ... then multiply with x, one token at a time (0 past k). */
 #pragma unroll
             for (int t = 0; t < MT; t++) {
                 if (t >= (int)p.m)
                     break;
-                float xv[8], xs = 0.0f;
+                float xv[8], xs[2] = {0.0f, 0.0f};
 #pragma unroll
                 for (int h = 0; h < 2; h++) {
                     const uint32_t e = c * ce + xo[h];
                     const float *xr = x + (uint64_t)t * p.k + e;
-                    if (fast_x) {
+                    if (e + 4 <= p.k && ((uintptr_t)xr & 15) == 0) {
                         float4 a = *(const float4 *)xr;
                         xv[4 * h] = a.x, xv[4 * h + 1] = a.y, xv[4 * h + 2] = a.z, xv[4 * h + 3] = a.w;
                     } else {
@@ -127,22 +125,36 @@ __device__ __forceinline__ void matvec_body(const float *__restrict__ x, const w
                         for (int i = 0; i < 4; i++)
                             xv[4 * h + i] = e + i < p.k ? xr[i] : 0.0f;
                     }
-                }
-                if (fmt_has_offset<F>::value || fmt_half<F>::value)
+                    if (fmt_has_offset<F>::value)
 #pragma unroll
-                    for (int i = 0; i < 8; i++)
-                        xs += xv[i];
+                        for (int i = 0; i < 4; i++)
+                            xs[h] += xv[4 * h + i];
+                }
 #pragma unroll
                 for (int v = 0; v < NW; v++)
 #pragma unroll
                     for (int r = 0; r < R; r++) {
-                        float d = 0.0f;
+                        float d0 = 0.0f, d1 = 0.0f;
 #pragma unroll
-                        for (int i = 0; i < 8; i++)
-                            d = fmaf(q[v][r][i], xv[i], d);
-                        float a = fmaf(S[v][r], d, acc[v][r][t]);
-                        if (fmt_has_offset<F>::value || fmt_half<F>::value)
-                            a = fmaf(O[v][r], xs, a);
+                        for (int i = 0; i < 4; i++) {
+                            d0 = fmaf(q[v][r][i], xv[i], d0);
+                            d1 = fmaf(q[v][r][4 + i], xv[4 + i], d1);
+                        }
+                        float a = acc[v][r][t];
+                        if (F == FMT_Q4_K) {
+                            a = fmaf(s[v][r][0], d0, a);
+                            a = fmaf(s[v][r][1], d1, a);
+                        } else {
+                            a = fmaf(s[v][r][0], d0 + d1, a);
+                        }
+                        if (fmt_has_offset<F>::value) {
+                            if (F == FMT_Q4_K) {
+                                a = fmaf(o[v][r][0], xs[0], a);
+                                a = fmaf(o[v][r][1], xs[1], a);
+                            } else {
+                                a = fmaf(o[v][r][0], xs[0] + xs[1], a);
+                            }
+                        }
                         acc[v][r][t] = a;
                     }
             }

@@ -194,104 +194,69 @@ __device__ __forceinline__ void decode8(const uint8_t *rb, uint32_t e, const wpt
     }
 }
 
-/* Byte i of v (a code below 128) as 0.5 + v/256, exactly, with one byte
- * permute: the code replaces bits 16..23 of 0.5f = 0x3F000000 (whose bit
- * 23 is clear, so the exponent stays). */
-__device__ __forceinline__ float byte_h(uint32_t v, int i)
-{
-    return __int_as_float((int)__byte_perm(v, 0x3F000000u, 0x7044 | (i << 8)));
-}
-
-/* Formats whose matvec decodes codes n (< 128) as f = 0.5 + n/256: a dot
- * D = sum(f * x) gives sum(n * x) = 256 D - 128 sum(x), one instruction
- * per element less than the exact 2^23 route; the cancellation costs about
- * 4 bits of the f32 partial sums (errors ~16x f32 rounding). */
-template <int F> struct fmt_half {
-    static const bool value = F == FMT_Q4_0 || F == FMT_Q4_K || F == FMT_Q6_K || F == FMT_MLX4;
-};
-
 /* The matvec's unit: 8 elements of a chunk, q[0..3] at chunk elements
- * xo[0]..xo[0]+3 and q[4..7] at xo[1]..xo[1]+3; the unit's contribution to
- * a dot product is S * sum(q * x) + O * sum(x). For Q4_0 one 32-bit word of
- * nibbles is a unit (its low and high nibbles are 16 elements apart); the
- * other formats use 8 consecutive elements. Unit u of a chunk starting at
- * row element `base`. */
+ * xo[0]..xo[0]+3 and q[4..7] at xo[1]..xo[1]+3, w = s[h] * q + o[h] for
+ * half h. For Q4_0 and Q4_K one 32-bit word of nibbles is a unit (low
+ * nibbles and high nibbles are 16 or 32 elements apart), halving the bytes
+ * read per element; other formats use 8 consecutive elements. Unit u of a
+ * chunk starting at row element `base`. */
 template <int F>
 __device__ __forceinline__ void decode_mv(const uint8_t *rb, uint32_t u, uint32_t base, const wptr &w,
                                           uint64_t row, const mlxn_matmul_params &p, float q[8],
-                                          float &S, float &O, uint32_t xo[2])
+                                          float s[2], float o[2], uint32_t xo[2])
 {
-    xo[0] = 8 * u;
-    xo[1] = 8 * u + 4;
     if (F == FMT_Q4_0) {
         const uint8_t *b = rb + (u / 4) * 18;
         const uint32_t t = u % 4;
-        float d = h2f(ld_u16(b));
+        s[0] = s[1] = h2f(ld_u16(b));
+        o[0] = o[1] = 0.0f;
         uint32_t v = ld_u32_a2(b + 2 + 4 * t);
         uint32_t lo = v & 0x0F0F0F0Fu, hi = (v >> 4) & 0x0F0F0F0Fu;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[i] = byte_h(lo, i);
-            q[4 + i] = byte_h(hi, i);
+            q[i] = byte_f(lo, i, 8.0f);
+            q[4 + i] = byte_f(hi, i, 8.0f);
         }
         xo[0] = 32 * (u / 4) + 4 * t;
         xo[1] = xo[0] + 16;
-        S = 256.0f * d;
-        O = -136.0f * d;
     } else if (F == FMT_Q4_K) {
-        const uint32_t e = 8 * u;
-        const uint8_t *b = rb + (e / 256) * 144;
-        uint32_t el = e % 256, g = el / 64, sub = el / 32, l = el % 32;
+        /* 32 units per block: 4 groups of 64 elements, 8 words each */
+        const uint8_t *b = rb + (u / 32) * 144;
+        const uint32_t g = (u % 32) / 8, wi = u % 8;
         const uint8_t *sc = b + 4;
-        uint32_t scv, mv;
-        if (sub < 4) {
-            scv = sc[sub] & 63;
-            mv = sc[sub + 4] & 63;
-        } else {
-            scv = (sc[sub + 4] & 0xF) | ((sc[sub - 4] >> 6) << 4);
-            mv = (sc[sub + 4] >> 4) | ((sc[sub] >> 6) << 4);
-        }
-        float s = h2f(ld_u16(b)) * (float)scv, o = -(h2f(ld_u16(b + 2)) * (float)mv);
-        const uint32_t *qs = (const uint32_t *)(b + 16 + 32 * g + l); /* rows 16-byte multiples */
-        int sh = (el % 64) >= 32 ? 4 : 0;
-        uint32_t w0 = (qs[0] >> sh) & 0x0F0F0F0Fu, w1 = (qs[1] >> sh) & 0x0F0F0F0Fu;
+        const uint32_t s03 = *(const uint32_t *)sc, m03 = *(const uint32_t *)(sc + 4),
+                       hi8 = *(const uint32_t *)(sc + 8);
+        float d = h2f(ld_u16(b)), dmin = h2f(ld_u16(b + 2));
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            q[i] = byte_h(w0, i);
-            q[4 + i] = byte_h(w1, i);
+        for (int h = 0; h < 2; h++) {
+            uint32_t j = 2 * g + h, scv, mv;
+            if (j < 4) {
+                scv = (s03 >> (8 * j)) & 63;
+                mv = (m03 >> (8 * j)) & 63;
+            } else {
+                uint32_t q8 = (hi8 >> (8 * (j - 4))) & 0xFF;
+                scv = (q8 & 0xF) | (((s03 >> (8 * (j - 4))) >> 6 & 3) << 4);
+                mv = (q8 >> 4) | (((m03 >> (8 * (j - 4))) >> 6 & 3) << 4);
+            }
+            s[h] = d * (float)scv;
+            o[h] = -(dmin * (float)mv);
         }
-        S = 256.0f * s;
-        O = o - 128.0f * s;
-    } else if (F == FMT_Q6_K) {
-        const uint32_t e = 8 * u;
-        const uint8_t *b = rb + (e / 256) * 210;
-        uint32_t el = e % 256, h = el / 128, r = (el % 128) / 32, l = el % 32;
-        float s = h2f(ld_u16(b + 208)) * (float)(int8_t)b[192 + 8 * h + l / 16 + 2 * r];
-        const uint8_t *ql = b + 64 * h + l + 32 * (r & 1), *qh = b + 128 + 32 * h + l;
-        int sl = r >= 2 ? 4 : 0, sh = 2 * r;
-        uint32_t v0 = ((ld_u32_a2(ql) >> sl) & 0x0F0F0F0Fu) | (((ld_u32_a2(qh) >> sh) & 0x03030303u) << 4);
-        uint32_t v1 = ((ld_u32_a2(ql + 4) >> sl) & 0x0F0F0F0Fu) | (((ld_u32_a2(qh + 4) >> sh) & 0x03030303u) << 4);
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            q[i] = byte_h(v0, i);
-            q[4 + i] = byte_h(v1, i);
-        }
-        S = 256.0f * s;
-        O = -160.0f * s;
-    } else if (F == FMT_MLX4) {
-        uint32_t v = *(const uint32_t *)(rb + 4 * u);
+        uint32_t v = *(const uint32_t *)(b + 16 + 32 * g + 4 * wi);
         uint32_t lo = v & 0x0F0F0F0Fu, hi = (v >> 4) & 0x0F0F0F0Fu;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            q[2 * i] = byte_h(lo, i);
-            q[2 * i + 1] = byte_h(hi, i);
+            q[i] = byte_f(lo, i, 0.0f);
+            q[4 + i] = byte_f(hi, i, 0.0f);
         }
-        float s, o;
-        mlx_sb(w, row, base + 8 * u, p, s, o);
-        S = 256.0f * s;
-        O = o - 128.0f * s;
+        xo[0] = 256 * (u / 32) + 64 * g + 4 * wi;
+        xo[1] = xo[0] + 32;
     } else {
-        decode8<F>(rb, 8 * u, w, row, base + 8 * u, p, q, S, O);
+        float ss, oo;
+        decode8<F>(rb, 8 * u, w, row, base + 8 * u, p, q, ss, oo);
+        s[0] = s[1] = ss;
+        o[0] = o[1] = oo;
+        xo[0] = 8 * u;
+        xo[1] = 8 * u + 4;
     }
 }
 
