@@ -310,13 +310,18 @@ mlxn_status mlxn_op_attention(mlxn_encoder *enc, mlxn_buffer *q,
  *    scales and biases f16 or bf16 (the same dtype) with shape
  *    (n, k/group_size); bits 2, 3, 4, 5, 6 or 8, group_size 32, 64 or 128;
  *    element j of a row sits at bits [j*bits, (j+1)*bits) of the row's
- *    little-endian bit stream and w[j] = scale * q + bias.
+ *    little-endian bit stream and w[j] = scale * q + bias;
+ *  - symmetric affine: as MLX affine with biases NULL: w[j] = scale *
+ *    (q - 2^(bits-1)). The model loaders store GGUF Q4_0 matrices this way
+ *    (bits 4, group 32, f16 scales: the same values and the same 18 bytes
+ *    per 32 elements, but 16-byte aligned rows of codes that the
+ *    matrix-vector kernels read with wide loads).
  * scales, biases, bits and group_size are ignored unless w is U32. The
  * address of w must be a multiple of 4 bytes. */
 typedef struct mlxn_weight {
     mlxn_buffer *w;
     mlxn_buffer *scales; /* MLX affine only, else NULL */
-    mlxn_buffer *biases; /* MLX affine only, else NULL */
+    mlxn_buffer *biases; /* MLX affine only; NULL: symmetric affine */
     int bits;            /* MLX affine only */
     int group_size;      /* MLX affine only */
 } mlxn_weight;
@@ -366,7 +371,8 @@ typedef struct mlxn_affine_format {
 mlxn_affine_format mlxn_affine_format_default(void);
 
 /* One row of an MLX affine matrix: k*bits/8 bytes of packed values at w,
- * k/group_size scales and biases. */
+ * k/group_size scales and biases. mlxn_dequantize_row_affine accepts NULL
+ * biases (symmetric affine: w = scale * (q - 2^(bits-1))). */
 typedef struct mlxn_affine_row {
     void *w;
     void *scales;

@@ -8,6 +8,7 @@
 #define MLXN_TEST_MAIN
 #include "test.h"
 
+#include "ops/quant_ref.h"
 #include "params/quant.h"
 
 #include <stdint.h>
@@ -323,6 +324,38 @@ TEST(affine_round_trips)
                 }
                 CHECK_MSG(zero_ok, "bits %d group %d: zero is not on the grid", bits[bi], gs);
             }
+}
+
+/* GGUF Q4_0 rows as symmetric affine (what the model loaders store):
+ * identical values, element by element. */
+TEST(q4_0_as_symmetric_affine)
+{
+    enum { ROWS = 3, K = 96 };
+    float x[ROWS * K], a[K], b[K];
+    uint64_t z = 77;
+    for (int i = 0; i < ROWS * K; i++) {
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((int64_t)(z >> 40) - (1 << 23)) / (float)(1 << 21);
+    }
+    uint8_t q[ROWS * K / 32 * 18];
+    uint32_t w[ROWS * K / 8];
+    uint16_t s[ROWS * K / 32];
+    for (int r = 0; r < ROWS; r++)
+        REQUIRE_OK(mlxn_quantize_row(MLXN_DTYPE_Q4_0, x + r * K, K, q + r * (K / 32 * 18)));
+    mlxn__q4_0_to_affine(q, ROWS, K, w, s);
+    mlxn_affine_format f = {4, 32, MLXN_DTYPE_F16};
+    int same = 1;
+    for (int r = 0; r < ROWS; r++) {
+        mlxn_affine_row row = {w + r * (K / 8), s + r * (K / 32), NULL};
+        REQUIRE_OK(mlxn_dequantize_row(MLXN_DTYPE_Q4_0, q + r * (K / 32 * 18), K, a));
+        REQUIRE_OK(mlxn_dequantize_row_affine(&f, &row, K, b));
+        for (int i = 0; i < K; i++)
+            same &= a[i] == b[i];
+    }
+    CHECK(same);
+    /* quantizing needs biases */
+    mlxn_affine_row nob = {w, s, NULL};
+    CHECK(mlxn_quantize_row_affine(&f, x, K, &nob) == MLXN_ERR_INVALID_ARG);
 }
 
 TEST(quantize_api_errors)

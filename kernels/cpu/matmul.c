@@ -50,7 +50,7 @@ static void dequant_w_row(const mm_job *j, int which, int64_t r, float *dst)
     const uint8_t *row = wt->w + (uint64_t)r * j->p.row_bytes;
     if (j->fmt == MM_MLX) {
         int64_t groups = j->p.k / j->p.group_size;
-        mlxn__affine_src s = {row, wt->scales + r * groups, wt->biases + r * groups,
+        mlxn__affine_src s = {row, wt->scales + r * groups, wt->biases ? wt->biases + r * groups : NULL,
                               (int)j->p.bits, (int)j->p.group_size,
                               (j->p.flags & MLXN_MM_SCALE_BF16) != 0};
         mlxn__dequant_affine(&s, 0, j->p.k, dst);
@@ -154,6 +154,8 @@ static void mm_range(void *arg, int64_t begin, int64_t end)
 static void mm_run(mlxn__cpu_ctx *ctx, mm_job *j)
 {
     atomic_init(&j->oom, 0);
+    if (j->p.flags & MLXN_MM_SYMMETRIC)
+        j->wt[0].biases = j->wt[1].biases = NULL;
     int64_t blocks = ((int64_t)j->p.n + MM_NR - 1) / MM_NR;
     /* Work per block ~ MM_NR * k * (m + dequant): a few blocks per chunk. */
     int64_t grain = 1 + (1 << 16) / (1 + (int64_t)MM_NR * j->p.k * (j->p.m + 4) / 64);

@@ -28,7 +28,7 @@ static void dq_row(const dq_job *j, int64_t r, float *dst)
     const uint8_t *row = j->w + (uint64_t)r * j->p.row_bytes;
     if (j->fmt == DQ_MLX) {
         int64_t groups = j->p.k / j->p.group_size;
-        mlxn__affine_src s = {row, j->scales + r * groups, j->biases + r * groups,
+        mlxn__affine_src s = {row, j->scales + r * groups, j->biases ? j->biases + r * groups : NULL,
                               (int)j->p.bits, (int)j->p.group_size,
                               (j->p.flags & MLXN_MM_SCALE_BF16) != 0};
         mlxn__dequant_affine(&s, 0, j->p.k, dst);
@@ -84,6 +84,8 @@ static void dq_mlx(mlxn__cpu_ctx *ctx, void **args)
     dq_job j = {DQ_MLX, MLXN_ARG_PTR(const uint8_t, 0), MLXN_ARG_PTR(const uint16_t, 1),
                 MLXN_ARG_PTR(const uint16_t, 2), MLXN_ARG_PTR(void, 3),
                 MLXN_ARG_VAL(mlxn_matmul_params, 4), 0};
+    if (j.p.flags & MLXN_MM_SYMMETRIC)
+        j.biases = NULL;
     dq_run(ctx, &j);
 }
 

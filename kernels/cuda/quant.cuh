@@ -76,6 +76,8 @@ __device__ __forceinline__ void mlx_sb(const wptr &w, uint64_t row, uint32_t e, 
         s = h2f(w.s[g]);
         o = h2f(w.b[g]);
     }
+    if (p.flags & MLXN_MM_SYMMETRIC)
+        o = -(float)(1u << (p.bits - 1)) * s;
 }
 
 /* Decode elements e..e+7 (e relative to `rb`, the start of the row or of a

@@ -22,7 +22,10 @@ enum {
     MLXN_MM_ADD = 1u << 0,        /* out = x @ W^T + add (add may alias out) */
     MLXN_MM_SCALE_BF16 = 1u << 1, /* MLX scales and biases are bf16, else f16 */
     MLXN_MM_OUT_F16 = 1u << 2,    /* dequant_*: f16 output */
-    MLXN_MM_OUT_BF16 = 1u << 3    /* dequant_*: bf16 output (else f32) */
+    MLXN_MM_OUT_BF16 = 1u << 3,   /* dequant_*: bf16 output (else f32) */
+    /* MLX affine without biases: w = s * (q - 2^(bits-1)) (GGUF Q4_0
+     * repacked at load); the biases slot holds the scales again. */
+    MLXN_MM_SYMMETRIC = 1u << 4
 };
 
 /* Rows of x above which ops use the prefill path instead of matvec. */
@@ -58,6 +61,68 @@ static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
     while (u > 1 && u * bytes > 2048u)
         u /= 2;
     return u;
+}
+
+/* ---- int8 activations (matvec_x8_*) ------------------------------------
+ * One row of x (k a multiple of 32) is rounded in blocks of 32 values:
+ * amax = max |x[i]| of the block (by the bits of |x|, so NaN and Inf
+ * count), d = amax / 127 and q[i] = rne(x[i] * (1 / d)) (|q| <= 127); a
+ * block with amax < 2^-100 has d = 0 and q = 0; a block holding Inf or NaN
+ * has d = Inf or NaN and q = 0, so every output it touches is NaN. With
+ * isum = sum q[i], a weight block of 4-bit codes c, scale s and bias b
+ * adds (s * d) * sum(c * q) + (b * d) * isum to the dot product (sums of
+ * integers exact); symmetric weights (b = -8 s) add (s * d) * (sum(c * q)
+ * - 8 isum). The product computed is x^ @ W^T for x^ = d * q. */
+#define MLXN_X8_MAX_K 36864u /* x (1.25 bytes per element) fits 48 KiB of shared memory */
+
+static inline MLXN_HOST_DEVICE float mlxn_x8_f32(uint32_t bits)
+{
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(bits);
+#else
+    union {
+        uint32_t u;
+        float f;
+    } v = {bits};
+    return v.f;
+#endif
+}
+
+/* The scale d of a block whose largest |x| has the f32 bits amax_bits;
+ * *inv = the multiplier of x before rounding. */
+static inline MLXN_HOST_DEVICE float mlxn_x8_scale(uint32_t amax_bits, float *inv)
+{
+    if (amax_bits >= 0x7f800000u) { /* Inf or NaN */
+        *inv = 0.0f;
+        return mlxn_x8_f32(amax_bits);
+    }
+    if (amax_bits < 0x0d800000u) { /* below 2^-100 */
+        *inv = 0.0f;
+        return 0.0f;
+    }
+    float d = mlxn_x8_f32(amax_bits) / 127.0f;
+    *inv = 1.0f / d;
+    return d;
+}
+
+/* rne(v) of v = x * inv (|v| <= 127 after rounding; 0 for the NaN of an
+ * Inf times 0). */
+static inline MLXN_HOST_DEVICE int mlxn_x8_round(float v)
+{
+#ifdef __CUDA_ARCH__
+    return __float2int_rn(v);
+#else
+    return v == v ? (int)__builtin_rintf(v) : 0;
+#endif
+}
+
+/* Where element i (0..31) of a block sits among the block's 32 int8
+ * codes: within each 8, even elements first (the low nibbles of the bytes
+ * of a 4-bit word), then odd ones. */
+static inline MLXN_HOST_DEVICE uint32_t mlxn_x8_pos(uint32_t i)
+{
+    uint32_t j = i & 7u;
+    return (i & ~7u) + ((j & 1u) ? 4u + j / 2u : j / 2u);
 }
 
 /* CUDA tiled matmul: 64 x 64 outputs per block of 256 threads. */

@@ -52,6 +52,11 @@ mlxn_status mlxn__load_vector(mlxn_loader *ld, const mlxn_tensor_info *t, int64_
  * MLX affine). */
 mlxn_status mlxn__load_weight(mlxn_loader *ld, const mlxn__wsrc *s, int64_t rows, int64_t cols,
                               mlxn_weight *out);
+/* A weight of a linear layer: as mlxn__load_weight, but GGUF Q4_0
+ * matrices become symmetric affine (bits 4, group 32, biases NULL; see
+ * mlxn_weight in mlxn_ops.h) for the wide-load matrix-vector kernels. */
+mlxn_status mlxn__load_linear(mlxn_loader *ld, const mlxn__wsrc *s, int64_t rows, int64_t cols,
+                              mlxn_weight *out);
 /* Assemble layer l: norms, q/k/v (fused into one matrix when the three
  * share a format), biases, q/k norms, o, gate, up, down. */
 mlxn_status mlxn__load_layer(mlxn_loader *ld, int l, const mlxn__layer_src *s);

@@ -128,7 +128,7 @@ static mlxn_status load_all(mlxn_loader *ld, gguf_ctx *x)
         return st;
     if (c->tied_embeddings)
         m->output = m->tok_embd;
-    else if ((st = mlxn__load_weight(ld, &out, c->n_vocab, c->n_embd, &m->output)))
+    else if ((st = mlxn__load_linear(ld, &out, c->n_vocab, c->n_embd, &m->output)))
         return st;
     if (!norm.name)
         return mlxn__fail(NULL, MLXN_ERR_FORMAT, "GGUF: output_norm.weight is missing");

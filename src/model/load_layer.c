@@ -4,7 +4,9 @@
  * fused q/k/v matrix of a layer.
  */
 #include "model/load.h"
+#include "ops/quant_ref.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int present(const mlxn_tensor_info *t) { return t->name != NULL; }
@@ -67,6 +69,65 @@ mlxn_status mlxn__load_weight(mlxn_loader *ld, const mlxn__wsrc *s, int64_t rows
     return MLXN_OK;
 }
 
+/* ---- GGUF Q4_0 matrices as symmetric affine (mlxn_ops.h) ---- */
+static int is_q4_0(const mlxn__wsrc *s)
+{
+    return !present(&s->scales) && s->w.dtype == MLXN_DTYPE_Q4_0;
+}
+
+/* An empty (rows, cols) symmetric affine weight: U32 codes, f16 scales. */
+static mlxn_status q4_0_alloc(mlxn_loader *ld, int64_t rows, int64_t cols, mlxn_weight *out)
+{
+    memset(out, 0, sizeof *out);
+    if (cols % 32)
+        return mlxn__fail(NULL, MLXN_ERR_FORMAT, "q4_0 matrix with %lld columns",
+                          (long long)cols);
+    int64_t ws[2] = {rows, cols / 8}, ss[2] = {rows, cols / 32};
+    out->bits = 4;
+    out->group_size = 32;
+    mlxn_status st = mlxn__model_buffer(ld->m, MLXN_DTYPE_U32, 2, ws, &out->w);
+    return st ? st : mlxn__model_buffer(ld->m, MLXN_DTYPE_F16, 2, ss, &out->scales);
+}
+
+/* Q4_0 tensor t as rows [row0, row0 + rows) of the symmetric weight out,
+ * converted a slice of rows at a time. */
+static mlxn_status q4_0_rows_into(mlxn_loader *ld, const mlxn_tensor_info *t,
+                                  const mlxn_weight *out, int64_t row0, int64_t rows,
+                                  int64_t cols)
+{
+    mlxn_status st = mlxn__load_check(t, rows, cols);
+    if (st != MLXN_OK)
+        return st;
+    const int64_t slice = cols >= (1 << 20) ? 1 : (1 << 20) / cols;
+    const size_t src_row = (size_t)mlxn_dtype_bytes(MLXN_DTYPE_Q4_0, cols);
+    const size_t w_row = (size_t)cols / 2, s_row = (size_t)cols / 32 * 2;
+    uint32_t *w = malloc(w_row * (size_t)slice);
+    uint16_t *s = malloc(s_row * (size_t)slice);
+    if (!w || !s)
+        st = mlxn__fail(NULL, MLXN_ERR_OUT_OF_MEMORY, "tensor %s: out of memory", t->name);
+    for (int64_t r = 0; st == MLXN_OK && r < rows; r += slice) {
+        int64_t nr = rows - r < slice ? rows - r : slice;
+        mlxn__q4_0_to_affine((const uint8_t *)t->data + (size_t)r * src_row, nr, cols, w, s);
+        st = mlxn_buffer_write(out->w, (size_t)(row0 + r) * w_row, w, w_row * (size_t)nr);
+        if (st == MLXN_OK)
+            st = mlxn_buffer_write(out->scales, (size_t)(row0 + r) * s_row, s,
+                                   s_row * (size_t)nr);
+    }
+    free(w);
+    free(s);
+    mlxn__load_progress(ld, t->bytes);
+    return st;
+}
+
+mlxn_status mlxn__load_linear(mlxn_loader *ld, const mlxn__wsrc *s, int64_t rows, int64_t cols,
+                              mlxn_weight *out)
+{
+    if (!present(&s->w) || !is_q4_0(s))
+        return mlxn__load_weight(ld, s, rows, cols, out);
+    mlxn_status st = q4_0_alloc(ld, rows, cols, out);
+    return st ? st : q4_0_rows_into(ld, &s->w, out, 0, rows, cols);
+}
+
 /* q, k and v can share one matrix when their formats agree. */
 static int fusable(const mlxn__layer_src *s)
 {
@@ -92,6 +153,14 @@ static mlxn_status load_qkv(mlxn_loader *ld, const mlxn__layer_src *s, mlxn__lay
     const int64_t row0[3] = {0, nq, nq + nkv}, n[3] = {nq, nkv, nkv};
     int64_t cols = E, groups = 0;
     mlxn_status st;
+    if (is_q4_0(&s->q)) {
+        if ((st = q4_0_alloc(ld, rows, E, &L->wqkv)))
+            return st;
+        for (int i = 0; i < 3; i++)
+            if ((st = q4_0_rows_into(ld, &w[i]->w, &L->wqkv, row0[i], n[i], E)))
+                return st;
+        return MLXN_OK;
+    }
     int affine = present(&s->q.scales);
     if (affine && (st = affine_shape(&s->q, E, &cols, &groups)))
         return st;
@@ -131,9 +200,9 @@ mlxn_status mlxn__load_layer(mlxn_loader *ld, int l, const mlxn__layer_src *s)
         return st;
     if (fusable(s)) {
         st = load_qkv(ld, s, L);
-    } else if (!(st = mlxn__load_weight(ld, &s->q, nq, E, &L->wq)) &&
-               !(st = mlxn__load_weight(ld, &s->k, nkv, E, &L->wk))) {
-        st = mlxn__load_weight(ld, &s->v, nkv, E, &L->wv);
+    } else if (!(st = mlxn__load_linear(ld, &s->q, nq, E, &L->wq)) &&
+               !(st = mlxn__load_linear(ld, &s->k, nkv, E, &L->wk))) {
+        st = mlxn__load_linear(ld, &s->v, nkv, E, &L->wv);
     }
     if (st != MLXN_OK)
         return st;
@@ -154,10 +223,10 @@ mlxn_status mlxn__load_layer(mlxn_loader *ld, int l, const mlxn__layer_src *s)
             (st = mlxn__load_vector(ld, &s->k_norm, c->head_dim, &L->k_norm)))
             return st;
     }
-    if ((st = mlxn__load_weight(ld, &s->o, E, nq, &L->wo)) ||
-        (st = mlxn__load_weight(ld, &s->gate, c->n_ff, E, &L->w_gate)) ||
-        (st = mlxn__load_weight(ld, &s->up, c->n_ff, E, &L->w_up)) ||
-        (st = mlxn__load_weight(ld, &s->down, E, c->n_ff, &L->w_down)))
+    if ((st = mlxn__load_linear(ld, &s->o, E, nq, &L->wo)) ||
+        (st = mlxn__load_linear(ld, &s->gate, c->n_ff, E, &L->w_gate)) ||
+        (st = mlxn__load_linear(ld, &s->up, c->n_ff, E, &L->w_up)) ||
+        (st = mlxn__load_linear(ld, &s->down, E, c->n_ff, &L->w_down)))
         return st;
     return MLXN_OK;
 }

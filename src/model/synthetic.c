@@ -130,6 +130,29 @@ static mlxn_status make_weight(synth *s, int64_t n, int64_t k, mlxn_weight *w)
     return fill(s, w->w, 0.5f * unit, 1.5f * unit);
 }
 
+/* A random (n, k) weight of a linear layer: as make_weight, but Q4_0 as
+ * the loaders store it (symmetric affine, mlxn__load_linear). */
+static mlxn_status make_linear(synth *s, int64_t n, int64_t k, mlxn_weight *w)
+{
+    if (s->sp->weight_dtype != MLXN_DTYPE_Q4_0)
+        return make_weight(s, n, k, w);
+    mlxn_model *m = s->m;
+    memset(w, 0, sizeof *w);
+    if (k % 32)
+        return mlxn__fail(m->dev, MLXN_ERR_INVALID_ARG, "synthetic: q4_0 with k = %lld",
+                          (long long)k);
+    float unit = 1.0f / (sqrtf((float)k) * quant_spread(MLXN_DTYPE_Q4_0, 4));
+    int64_t sw[2] = {n, k / 8}, ss[2] = {n, k / 32};
+    w->bits = 4;
+    w->group_size = 32;
+    mlxn_status st;
+    if ((st = mlxn__model_buffer(m, MLXN_DTYPE_U32, 2, sw, &w->w)) ||
+        (st = mlxn__model_buffer(m, MLXN_DTYPE_F16, 2, ss, &w->scales)) ||
+        (st = fill(s, w->w, 0, 0)) || (st = fill(s, w->scales, 0.5f * unit, 1.5f * unit)))
+        return st;
+    return MLXN_OK;
+}
+
 static mlxn_status make_norm(synth *s, int64_t n, mlxn_buffer **out)
 {
     int64_t shape[1] = {n};
@@ -153,17 +176,17 @@ static mlxn_status build(synth *s)
     } else if ((st = make_weight(s, c->n_vocab, E, &m->tok_embd))) {
         return st;
     }
-    if ((st = make_weight(s, c->n_vocab, E, &m->output)) ||
+    if ((st = make_linear(s, c->n_vocab, E, &m->output)) ||
         (st = make_norm(s, E, &m->output_norm)))
         return st;
     for (int l = 0; l < c->n_layer; l++) {
         mlxn__layer *L = &m->layers[l];
         if ((st = make_norm(s, E, &L->attn_norm)) || (st = make_norm(s, E, &L->ffn_norm)) ||
-            (st = make_weight(s, nq + 2 * nkv, E, &L->wqkv)) ||
-            (st = make_weight(s, E, nq, &L->wo)) ||
-            (st = make_weight(s, c->n_ff, E, &L->w_gate)) ||
-            (st = make_weight(s, c->n_ff, E, &L->w_up)) ||
-            (st = make_weight(s, E, c->n_ff, &L->w_down)))
+            (st = make_linear(s, nq + 2 * nkv, E, &L->wqkv)) ||
+            (st = make_linear(s, E, nq, &L->wo)) ||
+            (st = make_linear(s, c->n_ff, E, &L->w_gate)) ||
+            (st = make_linear(s, c->n_ff, E, &L->w_up)) ||
+            (st = make_linear(s, E, c->n_ff, &L->w_down)))
             return st;
         if (m->params.progress)
             m->params.progress((float)(l + 1) / (float)c->n_layer, m->params.progress_arg);

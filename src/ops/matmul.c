@@ -43,13 +43,13 @@ static mlxn_status check_mlx(mlxn_encoder *enc, const char *op, const char *arg,
                           "%s: %s: MLX affine with %d bits and group size %d (bits 2, 3, "
                           "4, 5, 6, 8 and groups 32, 64, 128 are supported)",
                           op, arg, bits, gs);
-    if (!w->scales || !w->biases)
-        return fail(enc, op, "is MLX affine (U32) but scales or biases are NULL", arg);
+    if (!w->scales)
+        return fail(enc, op, "is MLX affine (U32) but its scales are NULL", arg);
     mlxn_status st;
     if ((st = mlxn__op_check_dtype(enc, op, "scales", w->scales, MLXN_DTYPE_F16,
                                    MLXN_DTYPE_BF16, -1)) != MLXN_OK ||
-        (st = mlxn__op_check_dtype(enc, op, "biases", w->biases, (int)w->scales->dtype,
-                                   -1)) != MLXN_OK)
+        (w->biases && (st = mlxn__op_check_dtype(enc, op, "biases", w->biases,
+                                                 (int)w->scales->dtype, -1)) != MLXN_OK))
         return st;
     int64_t kw = wb->shape[1];
     if (wb->ndim != 2 || (kw * 32) % bits)
@@ -62,7 +62,7 @@ static mlxn_status check_mlx(mlxn_encoder *enc, const char *op, const char *arg,
                           (long long)d->k, gs);
     const mlxn_buffer *sb[2] = {w->scales, w->biases};
     for (int i = 0; i < 2; i++)
-        if (sb[i]->ndim != 2 || sb[i]->shape[0] != d->n || sb[i]->shape[1] != d->k / gs)
+        if (sb[i] && (sb[i]->ndim != 2 || sb[i]->shape[0] != d->n || sb[i]->shape[1] != d->k / gs))
             return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
                               "%s: %s: %s must have shape (%lld, %lld)", op, arg,
                               i ? "biases" : "scales", (long long)d->n,
@@ -74,6 +74,7 @@ static mlxn_status check_mlx(mlxn_encoder *enc, const char *op, const char *arg,
     d->bits = (uint32_t)bits;
     d->group_size = (uint32_t)gs;
     d->scale_bf16 = w->scales->dtype == MLXN_DTYPE_BF16;
+    d->symmetric = w->biases == NULL;
     return MLXN_OK;
 }
 
@@ -131,7 +132,7 @@ mlxn_matmul_params mlxn__mm_params(const mlxn__mm_w *d, int64_t m)
     p.ldo = (uint32_t)d->n;
     p.bits = d->bits;
     p.group_size = d->group_size;
-    p.flags = d->scale_bf16 ? MLXN_MM_SCALE_BF16 : 0;
+    p.flags = (d->scale_bf16 ? MLXN_MM_SCALE_BF16 : 0) | (d->symmetric ? MLXN_MM_SYMMETRIC : 0);
     p.row_bytes = d->row_bytes;
     return p;
 }
@@ -141,7 +142,7 @@ void mlxn__mm_bind_weight(mlxn__op_launch *l, const mlxn__mm_w *d)
     mlxn__op_buf(l, d->w->w, 1, 0);
     if (d->mlx) {
         mlxn__op_buf(l, d->w->scales, 1, 0);
-        mlxn__op_buf(l, d->w->biases, 1, 0);
+        mlxn__op_buf(l, d->symmetric ? d->w->scales : d->w->biases, 1, 0);
     }
 }
 
@@ -220,11 +221,36 @@ static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlx
                       mlxn_matvec_stage_bytes(d->chunk_bytes * mlxn_matvec_units(d->chunk_bytes));
 }
 
+/* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8.cu)
+ * take one row of x and 4-bit affine weights whose rows start 16-byte
+ * aligned, unless the device asks for exact products. */
+static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, int64_t m)
+{
+    const mlxn_weight *w = d->w;
+    return m == 1 && d->mlx && d->bits == 4 && d->k <= MLXN_X8_MAX_K &&
+           !mlxn_encoder_device(enc)->params.matvec_exact &&
+           mlxn__buffer_addr(w->w, 0) % 16 == 0;
+}
+
+/* Rows per warp of matvec_x8_*: more rows share each read of x from
+ * shared memory, fewer keep more warps in flight on small n. */
+static void x8_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlxn__mm_w *d, int n_w)
+{
+    uint32_t r = n_w == 2 ? 1 : d->n >= 8192 ? 2 : 1;
+    p->rows_per_warp = r;
+    uint64_t rows_per_block = 8u * r;
+    l->grid.x = (uint32_t)((d->n + rows_per_block - 1) / rows_per_block);
+    l->block.x = 256;
+    l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
+}
+
 static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
                           mlxn_buffer *add, mlxn_buffer *out, int64_t m)
 {
     mlxn_kernel *k;
-    mlxn_status st = mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
+    const int x8 = use_x8(enc, d, m);
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8_%s", d->fmt)
+                        : mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
     if (st != MLXN_OK)
         return st;
     mlxn_matmul_params p = mlxn__mm_params(d, m);
@@ -236,7 +262,10 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__mm_bind_weight(&l, d);
     mlxn__op_buf(&l, add ? add : out, add != NULL, 0);
     mlxn__op_buf(&l, out, 0, 1);
-    matvec_geometry(&l, &p, d, 1);
+    if (x8)
+        x8_geometry(&l, &p, d, 1);
+    else
+        matvec_geometry(&l, &p, d, 1);
     mlxn__op_bytes(&l, &p, sizeof p);
     return mlxn__op_encode(enc, &l);
 }
@@ -245,7 +274,9 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
                                  const mlxn__mm_w *u, mlxn_buffer *out, int64_t m)
 {
     mlxn_kernel *k;
-    mlxn_status st = mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
+    const int x8 = use_x8(enc, g, m) && use_x8(enc, u, m);
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8_%s", g->fmt)
+                        : mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
     if (st != MLXN_OK)
         return st;
     mlxn_matmul_params p = mlxn__mm_params(g, m);
@@ -255,7 +286,10 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__mm_bind_weight(&l, g);
     mlxn__mm_bind_weight(&l, u);
     mlxn__op_buf(&l, out, 0, 1);
-    matvec_geometry(&l, &p, g, 2);
+    if (x8)
+        x8_geometry(&l, &p, g, 2);
+    else
+        matvec_geometry(&l, &p, g, 2);
     mlxn__op_bytes(&l, &p, sizeof p);
     return mlxn__op_encode(enc, &l);
 }
@@ -353,7 +387,7 @@ mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_
     if (st != MLXN_OK)
         return st;
     if (strcmp(g.fmt, u.fmt) || g.n != u.n || g.k != u.k || g.bits != u.bits ||
-        g.group_size != u.group_size || g.scale_bf16 != u.scale_bf16 ||
+        g.group_size != u.group_size || g.scale_bf16 != u.scale_bf16 || g.symmetric != u.symmetric ||
         w_gate->w->dtype != w_up->w->dtype)
         return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
                           "%s: w_gate and w_up differ in format or shape", op);

@@ -17,6 +17,7 @@ typedef struct mlxn__mm_w {
     uint64_t row_bytes;   /* bytes of one row of w->w */
     uint32_t chunk_bytes; /* bytes of MLXN_MATVEC_CHUNK elements of a row */
     uint32_t bits, group_size, scale_bf16;
+    uint32_t symmetric;   /* MLX affine without biases (MLXN_MM_SYMMETRIC) */
 } mlxn__mm_w;
 
 mlxn_status mlxn__mm_check_weight(mlxn_encoder *enc, const char *op, const char *arg,

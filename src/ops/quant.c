@@ -410,7 +410,8 @@ void mlxn__dequant_affine(const mlxn__affine_src *s, int64_t k0, int64_t k, floa
     for (int64_t j = 0; j < k; j++) {
         int64_t g = g0 + j / s->group_size;
         float scale = scale_to_f32(s->scales[g], s->scale_bf16);
-        float bias = scale_to_f32(s->biases[g], s->scale_bf16);
+        float bias = s->biases ? scale_to_f32(s->biases[g], s->scale_bf16)
+                               : -(float)(1 << (s->bits - 1)) * scale;
         float q;
         if (s->bits == 4)
             q = (float)((w[j >> 1] >> ((j & 1) * 4)) & 0xF);
@@ -419,6 +420,26 @@ void mlxn__dequant_affine(const mlxn__affine_src *s, int64_t k0, int64_t k, floa
         else
             q = (float)get_bits(w, j, s->bits);
         out[j] = scale * q + bias;
+    }
+}
+
+void mlxn__q4_0_to_affine(const void *q4_0, int64_t rows, int64_t k, uint32_t *w,
+                          uint16_t *scales)
+{
+    const uint8_t *src = q4_0;
+    const int64_t blocks = rows * (k / 32);
+    for (int64_t b = 0; b < blocks; b++, src += 18) {
+        memcpy(&scales[b], src, 2);
+        const uint8_t *qs = src + 2;
+        for (int t = 0; t < 4; t++) { /* word t: elements 8t .. 8t+7 */
+            uint32_t v = 0;
+            for (int i = 0; i < 8; i++) {
+                int e = 8 * t + i;
+                uint32_t q = e < 16 ? qs[e] & 15u : (uint32_t)qs[e - 16] >> 4;
+                v |= q << (4 * i);
+            }
+            w[4 * b + t] = v;
+        }
     }
 }
 
@@ -505,7 +526,7 @@ mlxn_status mlxn_dequantize_row(mlxn_dtype dtype, const void *in, int64_t k, flo
 static mlxn_status check_affine(const char *fn, const mlxn_affine_format *f,
                                 const mlxn_affine_row *row, const void *x, int64_t k)
 {
-    if (!f || !row || !row->w || !row->scales || !row->biases || !x)
+    if (!f || !row || !row->w || !row->scales || !x)
         return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL argument", fn);
     if (f->bits < 2 || f->bits > 8 || f->bits == 7)
         return mlxn__fail(NULL, MLXN_ERR_UNSUPPORTED,
@@ -531,6 +552,8 @@ mlxn_status mlxn_quantize_row_affine(const mlxn_affine_format *f, const float *x
     mlxn_status st = check_affine("quantize_row_affine", f, out, x, k);
     if (st != MLXN_OK)
         return st;
+    if (!out->biases)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "quantize_row_affine: NULL biases");
     const float n_bins = (float)((1 << f->bits) - 1), eps = 1e-7f;
     const int bf16 = f->scale_dtype == MLXN_DTYPE_BF16;
     uint8_t *w = out->w;

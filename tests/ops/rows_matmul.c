@@ -8,17 +8,20 @@
  * weights with the f32 x. Tolerances:
  *  - m <= 8 (matrix-vector kernels, f32 arithmetic): |err| <= 3e-7 * k +
  *    1e-5 * |ref| (summation-order differences of f32 sums of k terms of
- *    magnitude <= 1; the CUDA kernels for 4- and 6-bit codes lose about 4
- *    more bits to a cancellation, see kernels/cuda/quant.cuh);
- *  - m > 8 (prefill): on CUDA a cuBLAS GEMM on x and W rounded to bf16
- *    (relative error 2^-9 per operand): |err| <= 5e-3 * sqrt(k) + 1e-2 *
- *    |ref|, about 4 standard deviations of the rounding noise; the CPU
- *    backend computes in f32 and passes these easily;
+ *    magnitude <= 1);
+ *  - m = 1 with 4-bit affine weights (matvec_x8_*, x rounded to 8 bits per
+ *    block of 32): the reference uses the same rounded x^ (round_x8), so
+ *    the f32 bounds above hold;
+ *  - m > 8 (prefill): on CUDA a cuBLAS GEMM with tf32 inputs (f32 for f32
+ *    weights): |err| <= 5e-3 * sqrt(k) + 1e-2 * |ref|, loose bounds that
+ *    also held for bf16 inputs; the CPU backend computes in f32;
  *  - rows run in capture mode use our own f32 tiled kernel: f32 bounds;
  *  - SwiGLU rows: 15x those (silu(g) * u magnifies errors of g and u by up
  *    to |u| and |g|, both around sqrt(k)/3 here).
  */
 #include "ops/optest.h"
+#include "ops/quant_ref.h"
+#include "params/matmul.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -33,25 +36,27 @@ typedef struct fmt_desc {
     int bits, group;  /* MLX affine */
     mlxn_dtype sdt;   /* MLX scale dtype */
     int block;        /* elements per block (k granularity) */
+    int sym;          /* symmetric affine (no biases): GGUF Q4_0 repacked */
 } fmt_desc;
 
 static const fmt_desc FMTS[] = {
-    {"f32", MLXN_DTYPE_F32, 0, 0, 0, 1},
-    {"f16", MLXN_DTYPE_F16, 0, 0, 0, 2},
-    {"bf16", MLXN_DTYPE_BF16, 0, 0, 0, 2},
-    {"q4_0", MLXN_DTYPE_Q4_0, 0, 0, 0, 32},
-    {"q8_0", MLXN_DTYPE_Q8_0, 0, 0, 0, 32},
-    {"q4_k", MLXN_DTYPE_Q4_K, 0, 0, 0, 256},
-    {"q6_k", MLXN_DTYPE_Q6_K, 0, 0, 0, 256},
-    {"mlx4", MLXN_DTYPE_U32, 4, 64, MLXN_DTYPE_F16, 64},
-    {"mlx4", MLXN_DTYPE_U32, 4, 32, MLXN_DTYPE_BF16, 32},
-    {"mlx4", MLXN_DTYPE_U32, 4, 128, MLXN_DTYPE_F16, 128},
-    {"mlx8", MLXN_DTYPE_U32, 8, 64, MLXN_DTYPE_BF16, 64},
-    {"mlx8", MLXN_DTYPE_U32, 8, 32, MLXN_DTYPE_F16, 32},
-    {"mlx", MLXN_DTYPE_U32, 2, 64, MLXN_DTYPE_F16, 64},
-    {"mlx", MLXN_DTYPE_U32, 3, 32, MLXN_DTYPE_BF16, 32},
-    {"mlx", MLXN_DTYPE_U32, 5, 64, MLXN_DTYPE_F16, 64},
-    {"mlx", MLXN_DTYPE_U32, 6, 128, MLXN_DTYPE_BF16, 128},
+    {"f32", MLXN_DTYPE_F32, 0, 0, 0, 1, 0},
+    {"f16", MLXN_DTYPE_F16, 0, 0, 0, 2, 0},
+    {"bf16", MLXN_DTYPE_BF16, 0, 0, 0, 2, 0},
+    {"q4_0", MLXN_DTYPE_Q4_0, 0, 0, 0, 32, 0},
+    {"q8_0", MLXN_DTYPE_Q8_0, 0, 0, 0, 32, 0},
+    {"q4_k", MLXN_DTYPE_Q4_K, 0, 0, 0, 256, 0},
+    {"q6_k", MLXN_DTYPE_Q6_K, 0, 0, 0, 256, 0},
+    {"mlx4", MLXN_DTYPE_U32, 4, 64, MLXN_DTYPE_F16, 64, 0},
+    {"mlx4", MLXN_DTYPE_U32, 4, 32, MLXN_DTYPE_BF16, 32, 0},
+    {"mlx4", MLXN_DTYPE_U32, 4, 128, MLXN_DTYPE_F16, 128, 0},
+    {"mlx8", MLXN_DTYPE_U32, 8, 64, MLXN_DTYPE_BF16, 64, 0},
+    {"mlx8", MLXN_DTYPE_U32, 8, 32, MLXN_DTYPE_F16, 32, 0},
+    {"mlx", MLXN_DTYPE_U32, 2, 64, MLXN_DTYPE_F16, 64, 0},
+    {"mlx", MLXN_DTYPE_U32, 3, 32, MLXN_DTYPE_BF16, 32, 0},
+    {"mlx", MLXN_DTYPE_U32, 5, 64, MLXN_DTYPE_F16, 64, 0},
+    {"mlx", MLXN_DTYPE_U32, 6, 128, MLXN_DTYPE_BF16, 128, 0},
+    {"mlx4", MLXN_DTYPE_U32, 4, 32, MLXN_DTYPE_F16, 32, 1},
 };
 #define N_FMTS (int)(sizeof FMTS / sizeof FMTS[0])
 
@@ -70,6 +75,21 @@ static void make_weight(ot_ctx *c, const fmt_desc *f, int64_t n, int64_t k, host
     hw->deq = ot_rand(c, n * k, 0.0f, 1.0f, MLXN_DTYPE_F32); /* overwritten below */
     if (!src || !hw->deq)
         return;
+    if (f->sym) {
+        int64_t q_bytes = mlxn_dtype_bytes(MLXN_DTYPE_Q4_0, k);
+        uint8_t *q = (uint8_t *)ot_doubles(c, n * q_bytes / 8 + 1);
+        hw->w_bytes = (size_t)(n * k / 2);
+        hw->w = ot_doubles(c, (int64_t)hw->w_bytes / 8 + 1);
+        hw->s = (uint16_t *)ot_doubles(c, n * (k / 32) / 4 + 1);
+        for (int64_t r = 0; q && hw->w && hw->s && r < n; r++)
+            if (mlxn_quantize_row(MLXN_DTYPE_Q4_0, src + r * k, k, q + r * q_bytes) != MLXN_OK ||
+                mlxn_dequantize_row(MLXN_DTYPE_Q4_0, q + r * q_bytes, k, hw->deq + r * k) !=
+                    MLXN_OK)
+                ot_fail(c, "quantizing a q4_0 row: %s", mlxn_last_error(NULL));
+        if (q && hw->w && hw->s)
+            mlxn__q4_0_to_affine(q, n, k, (uint32_t *)hw->w, hw->s);
+        return;
+    }
     if (f->dtype == MLXN_DTYPE_U32) {
         mlxn_affine_format af = {f->bits, f->group, f->sdt};
         int64_t row_words = k * f->bits / 32, groups = k / f->group;
@@ -124,9 +144,27 @@ static void upload_weight(ot_ctx *c, const fmt_desc *f, int64_t n, int64_t k,
     if (f->dtype == MLXN_DTYPE_U32) {
         size_t sb = (size_t)(n * sshape[1] * 2);
         out->scales = ot_in_raw(c, f->sdt, 2, sshape, hw->s, sb);
-        out->biases = ot_in_raw(c, f->sdt, 2, sshape, hw->b, sb);
+        out->biases = hw->b ? ot_in_raw(c, f->sdt, 2, sshape, hw->b, sb) : NULL;
         out->bits = f->bits;
         out->group_size = f->group;
+    }
+}
+
+/* xr[0..k) = x^ = d * q (exact in float64), the 8-bit rounding of one row
+ * of x in matvec_x8_* (kernels/params/matmul.h); k a multiple of 32. */
+static void round_x8(const float *x, int64_t k, double *xr)
+{
+    for (int64_t b = 0; b < k / 32; b++) {
+        const float *xb = x + b * 32;
+        uint32_t amax = 0;
+        for (int i = 0; i < 32; i++) {
+            uint32_t u;
+            memcpy(&u, &xb[i], 4);
+            amax = (u & 0x7fffffffu) > amax ? u & 0x7fffffffu : amax;
+        }
+        float inv, d = mlxn_x8_scale(amax, &inv);
+        for (int i = 0; i < 32; i++)
+            xr[b * 32 + i] = (double)d * mlxn_x8_round(xb[i] * inv);
     }
 }
 
@@ -201,15 +239,19 @@ static void run_mm(ot_ctx *c, const optest_row *r)
             mlxn_buffer_destroy(views[i]);
         return;
     }
-    double *ref = ot_doubles(c, m * n);
-    if (!ref)
+    double *ref = ot_doubles(c, m * n), *xr = ot_doubles(c, m * k);
+    if (!ref || !xr)
         return;
+    for (int64_t i = 0; i < m * k; i++)
+        xr[i] = x[i];
+    if (r->i[6])
+        round_x8(x, k, xr);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             double d[2] = {0, 0};
             for (int w = 0; w < n_w; w++)
                 for (int64_t t = 0; t < k; t++)
-                    d[w] += (double)hw[w].deq[j * k + t] * x[i * k + t];
+                    d[w] += (double)hw[w].deq[j * k + t] * xr[i * k + t];
             ref[i * n + j] = mode == MODE_SWIGLU ? silu(d[0]) * d[1]
                              : add               ? d[0] + add[i * n + j]
                                                  : d[0];
@@ -236,12 +278,17 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
     memset(&r, 0, sizeof r);
     char kn[48];
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
-    snprintf(kn, sizeof kn, "%s%s_%s", kind, mode == MODE_SWIGLU && m <= 8 ? "_swiglu" : "",
-             f->name);
+    /* one row of x with 4-bit affine weights on 16-byte aligned rows: the
+     * int8-activation kernels (src/ops/matmul.c use_x8) */
+    const int x8 = m == 1 && f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && off % 16 == 0;
+    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, mode == MODE_SWIGLU && m <= 8 ? "_swiglu" : "",
+             x8 ? "_x8" : "", f->name);
     r.kernel = kernel_name(kn);
     static const char *modes[4] = {"", " +add", " +add(out)", " swiglu"};
     char fname[32];
-    if (f->dtype == MLXN_DTYPE_U32)
+    if (f->sym)
+        snprintf(fname, sizeof fname, "q4_0 as symmetric affine");
+    else if (f->dtype == MLXN_DTYPE_U32)
         snprintf(fname, sizeof fname, "mlx%d g%d %s", f->bits, f->group,
                  mlxn_dtype_name(f->sdt));
     else
@@ -255,14 +302,12 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
     r.i[3] = k;
     r.i[4] = mode;
     r.i[5] = capture;
+    r.i[6] = x8;
     r.i[7] = off;
     int f32_math = m <= 8 || capture;
     double scale = mode == MODE_SWIGLU ? 15.0 : 1.0;
     r.atol = scale * (f32_math ? 3e-7 * (double)k : 5e-3 * sqrt((double)k));
     r.rtol = scale * (f32_math ? 1e-5 : 1e-2);
-    /* The CUDA matvec decodes 4- and 6-bit codes with a cancellation that
-     * costs about 4 bits of the f32 partial sums: nMSE up to ~1e-8 on rows
-     * of few outputs. */
     r.nmse = f32_math ? 1e-8 : 1e-4 * scale;
     r.run = run_mm;
     optest_add(&r);
@@ -387,6 +432,16 @@ OPTEST_ROWS(matmul)
         add_mm_row(fi, 1, 1031, k_big, MODE_PLAIN, 0, 0);
         add_mm_row(fi, 2, 2081, k_one, MODE_ADD, 0, 0);
         add_mm_row(fi, 1, 2085, k_big, MODE_PLAIN, 0, 36);
+        if (f->dtype == MLXN_DTYPE_U32 && f->bits == 4) {
+            /* int8-activation kernels: several steps of 128 blocks of 32
+             * with a partial last step; two rows per warp at n >= 8192. */
+            add_mm_row(fi, 1, 1031, 4224, MODE_PLAIN, 0, 0);
+            add_mm_row(fi, 1, 97, 4224, MODE_ADD, 0, 0);
+            add_mm_row(fi, 1, 33, 4224, MODE_ADD_ALIAS, 0, 0);
+            add_mm_row(fi, 1, 263, 4224, MODE_SWIGLU, 0, 0);
+            add_mm_row(fi, 1, 8200, 256, MODE_PLAIN, 0, 0);
+            add_mm_row(fi, 1, 9, 128, MODE_PLAIN, 1, 0);
+        }
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
     for (int fi = 0; fi < N_FMTS; fi++)

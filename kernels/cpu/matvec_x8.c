@@ -1,0 +1,143 @@
+/*
+ * matvec_x8.c: CPU twins of matvec_x8_mlx4 and matvec_swiglu_x8_mlx4: one
+ * f32 row x rounded to 8 bits per block of 32 values (the rule and
+ * helpers of kernels/params/matmul.h, so the codes equal the GPU's), exact
+ * integer dot products per block with 4-bit affine (or symmetric) weights,
+ * scaled and summed in f32.
+ */
+#include "cpu/cpu_kernel.h"
+#include "cpu/cpu_math.h"
+#include "params/matmul.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct x8_job {
+    const float *x;           /* (1, k) */
+    const uint32_t *w[2];     /* (n, k / 8) */
+    const uint16_t *s[2], *b[2];
+    int n_w;
+    const float *add;         /* (1, n) or NULL */
+    float *out;               /* (1, n) */
+    mlxn_matmul_params p;
+    int8_t *q;                /* x^ codes in element order */
+    float *d;                 /* per block */
+    int *isum;                /* per block */
+} x8_job;
+
+static float sb_f32(uint16_t h, int bf16)
+{
+    return bf16 ? mlxn__bf16_to_f32(h) : mlxn__f16_to_f32(h);
+}
+
+static void quantize_x(x8_job *j)
+{
+    const uint32_t nb = j->p.k / 32;
+    for (uint32_t b = 0; b < nb; b++) {
+        const float *xb = j->x + (size_t)b * 32;
+        uint32_t amax = 0;
+        for (int i = 0; i < 32; i++) {
+            uint32_t u;
+            memcpy(&u, &xb[i], 4);
+            u &= 0x7fffffffu;
+            amax = u > amax ? u : amax;
+        }
+        float inv, d = mlxn_x8_scale(amax, &inv);
+        int s = 0;
+        for (int i = 0; i < 32; i++) {
+            int q = mlxn_x8_round(xb[i] * inv);
+            j->q[b * 32 + i] = (int8_t)q;
+            s += q;
+        }
+        j->d[b] = d;
+        j->isum[b] = s;
+    }
+}
+
+static float row_dot(const x8_job *j, int v, int64_t row)
+{
+    const mlxn_matmul_params *p = &j->p;
+    const uint32_t nb = p->k / 32, gpr = p->k / p->group_size, bpg = p->group_size / 32;
+    const int bf16 = (p->flags & MLXN_MM_SCALE_BF16) != 0, sym = (p->flags & MLXN_MM_SYMMETRIC) != 0;
+    const uint32_t *w = j->w[v] + (size_t)row * (p->k / 8);
+    float acc = 0.0f;
+    for (uint32_t b = 0; b < nb; b++) {
+        int dot = 0;
+        for (int e = 0; e < 32; e++)
+            dot += (int)((w[b * 4 + e / 8] >> (4 * (e % 8))) & 15u) * j->q[b * 32 + e];
+        size_t g = (size_t)row * gpr + b / bpg;
+        float s = sb_f32(j->s[v][g], bf16), d = j->d[b];
+        if (sym) {
+            acc = fmaf(s * d, (float)(dot - 8 * j->isum[b]), acc);
+        } else {
+            acc = fmaf(s * d, (float)dot, acc);
+            acc = fmaf(sb_f32(j->b[v][g], bf16) * d, (float)j->isum[b], acc);
+        }
+    }
+    return acc;
+}
+
+static void x8_range(void *arg, int64_t begin, int64_t end)
+{
+    const x8_job *j = arg;
+    for (int64_t r = begin; r < end; r++) {
+        float v = row_dot(j, 0, r);
+        if (j->n_w == 2)
+            v = v / (1.0f + expf(-v)) * row_dot(j, 1, r);
+        else if (j->p.flags & MLXN_MM_ADD)
+            v += j->add[r];
+        j->out[r] = v;
+    }
+}
+
+static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
+{
+    const uint32_t nb = j->p.k / 32;
+    j->q = malloc((size_t)j->p.k + 1);
+    j->d = malloc(sizeof *j->d * nb + 1);
+    j->isum = malloc(sizeof *j->isum * nb + 1);
+    if (j->q && j->d && j->isum) {
+        quantize_x(j);
+        mlxn__cpu_parallel_for(ctx, j->p.n, 1 + (1 << 16) / (1 + (int64_t)j->p.k * j->n_w),
+                               x8_range, j);
+    } else {
+        mlxn__cpu_fail(ctx, "matvec_x8: out of memory for x (k = %u)", j->p.k);
+    }
+    free(j->q);
+    free(j->d);
+    free(j->isum);
+}
+
+/* args: x, w, scales, biases, add, out, params */
+MLXN_CPU_KERNEL(matvec_x8_mlx4)
+{
+    x8_job j;
+    memset(&j, 0, sizeof j);
+    j.n_w = 1;
+    j.x = MLXN_ARG_PTR(const float, 0);
+    j.w[0] = MLXN_ARG_PTR(const uint32_t, 1);
+    j.s[0] = MLXN_ARG_PTR(const uint16_t, 2);
+    j.b[0] = MLXN_ARG_PTR(const uint16_t, 3);
+    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 6);
+    j.add = (j.p.flags & MLXN_MM_ADD) ? MLXN_ARG_PTR(const float, 4) : NULL;
+    j.out = MLXN_ARG_PTR(float, 5);
+    x8_run(ctx, &j);
+}
+
+/* args: x, wg, sg, bg, wu, su, bu, out, params */
+MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4)
+{
+    x8_job j;
+    memset(&j, 0, sizeof j);
+    j.n_w = 2;
+    j.x = MLXN_ARG_PTR(const float, 0);
+    for (int w = 0; w < 2; w++) {
+        j.w[w] = MLXN_ARG_PTR(const uint32_t, 1 + 3 * w);
+        j.s[w] = MLXN_ARG_PTR(const uint16_t, 2 + 3 * w);
+        j.b[w] = MLXN_ARG_PTR(const uint16_t, 3 + 3 * w);
+    }
+    j.out = MLXN_ARG_PTR(float, 7);
+    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 8);
+    x8_run(ctx, &j);
+}

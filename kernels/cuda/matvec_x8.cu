@@ -1,0 +1,224 @@
+/*
+ * matvec_x8.cu: matrix-vector products of one f32 row x with 4-bit affine
+ * weights (MLX 4-bit; symmetric for GGUF Q4_0 as the loaders store it)
+ * using int8 activations: each block rounds x to 8 bits per 32 values in
+ * shared memory (kernels/params/matmul.h), then every lane streams one
+ * 16-byte word (32 codes) of each of its rows per step and forms the
+ * block's integer dot product with 8 __dp4a.
+ *
+ * Layout: warp w of a block owns rows_per_warp consecutive rows; lane l
+ * takes the blocks of 32 elements l, l + 32, ... of each row, so a warp
+ * reads 512 contiguous bytes of a row per step. Before waiting for its
+ * predecessor (griddepcontrol.wait) a block only prefetches its first
+ * weight bytes into L2: L2 is the point of coherence, so this cannot see
+ * stale data even when the predecessor writes the weights.
+ */
+#include "common.cuh"
+#include "params/matmul.h"
+
+#define X8_WARPS 8
+#define X8_UNROLL 4 /* 16-byte words per row in flight per lane */
+
+__device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16)
+{
+    return bf16 ? __uint_as_float((uint32_t)h << 16) : __half2float(__ushort_as_half(h));
+}
+
+/* x (k f32) -> sq (k int8 in mlxn_x8_pos order), sd (d per block),
+ * si (isum per block), by the whole block. */
+__device__ __forceinline__ void x8_quantize(const float *x, uint32_t k, int8_t *sq, float *sd,
+                                            int *si)
+{
+    const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32, nb = k / 32;
+    for (uint32_t b = warp; b < nb; b += X8_WARPS) {
+        float v = x[b * 32 + lane];
+        uint32_t amax = __reduce_max_sync(~0u, __float_as_uint(v) & 0x7fffffffu);
+        float inv, d = mlxn_x8_scale(amax, &inv);
+        int q = mlxn_x8_round(v * inv);
+        int s = __reduce_add_sync(~0u, q);
+        sq[b * 32 + mlxn_x8_pos(lane)] = (int8_t)q;
+        if (lane == 0) {
+            sd[b] = d;
+            si[b] = s;
+        }
+    }
+}
+
+/* The integer dot product of 32 codes (one 16-byte word) with 32 int8
+ * values in mlxn_x8_pos order. */
+__device__ __forceinline__ int x8_dot(uint4 w, const int4 &xa, const int4 &xb)
+{
+    int s = 0;
+    s = __dp4a((int)(w.x & 0x0F0F0F0Fu), xa.x, s);
+    s = __dp4a((int)((w.x >> 4) & 0x0F0F0F0Fu), xa.y, s);
+    s = __dp4a((int)(w.y & 0x0F0F0F0Fu), xa.z, s);
+    s = __dp4a((int)((w.y >> 4) & 0x0F0F0F0Fu), xa.w, s);
+    s = __dp4a((int)(w.z & 0x0F0F0F0Fu), xb.x, s);
+    s = __dp4a((int)((w.z >> 4) & 0x0F0F0F0Fu), xb.y, s);
+    s = __dp4a((int)(w.w & 0x0F0F0F0Fu), xb.z, s);
+    s = __dp4a((int)((w.w >> 4) & 0x0F0F0F0Fu), xb.w, s);
+    return s;
+}
+
+struct x8_w {
+    const uint4 *w;
+    const uint16_t *s, *b;
+};
+
+/* acc[v][r] = dot of row row0 + r of weight v with x^. */
+template <int R, int NW>
+__device__ __forceinline__ void x8_rows(const x8_w *wt, uint32_t row0, const int8_t *sq,
+                                        const float *sd, const int *si,
+                                        const mlxn_matmul_params &p, float acc[NW][R])
+{
+    const uint32_t lane = threadIdx.x % 32, nb = p.k / 32, gpr = p.k / p.group_size;
+    const uint32_t gshift = p.group_size == 32 ? 0 : p.group_size == 64 ? 1 : 2;
+    const bool bf16 = p.flags & MLXN_MM_SCALE_BF16, sym = p.flags & MLXN_MM_SYMMETRIC;
+#pragma unroll
+    for (int v = 0; v < NW; v++)
+#pragma unroll
+        for (int r = 0; r < R; r++)
+            acc[v][r] = 0.0f;
+    for (uint32_t b0 = 0; b0 < nb; b0 += 32 * X8_UNROLL) {
+        uint4 w[X8_UNROLL][NW][R];
+        uint16_t sc[X8_UNROLL][NW][R], bi[X8_UNROLL][NW][R];
+#pragma unroll
+        for (int u = 0; u < X8_UNROLL; u++) {
+            const uint32_t b = b0 + 32 * u + lane;
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    const uint64_t row = row0 + r;
+                    const uint64_t g = row * gpr + (b >> gshift);
+                    if (b < nb) {
+                        w[u][v][r] = __ldg(&wt[v].w[row * nb + b]);
+                        sc[u][v][r] = __ldg(&wt[v].s[g]);
+                        bi[u][v][r] = sym ? 0 : __ldg(&wt[v].b[g]);
+                    } else {
+                        w[u][v][r] = make_uint4(0, 0, 0, 0);
+                        sc[u][v][r] = bi[u][v][r] = 0;
+                    }
+                }
+        }
+#pragma unroll
+        for (int u = 0; u < X8_UNROLL; u++) {
+            const uint32_t b = b0 + 32 * u + lane;
+            if (b >= nb)
+                break;
+            const int4 xa = ((const int4 *)sq)[2 * b], xb = ((const int4 *)sq)[2 * b + 1];
+            const float d = sd[b];
+            const int is = si[b];
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    const int dot = x8_dot(w[u][v][r], xa, xb);
+                    const float s = x8_h2f(sc[u][v][r], bf16);
+                    if (sym) {
+                        acc[v][r] = fmaf(s * d, (float)(dot - 8 * is), acc[v][r]);
+                    } else {
+                        acc[v][r] = fmaf(s * d, (float)dot, acc[v][r]);
+                        acc[v][r] = fmaf(x8_h2f(bi[u][v][r], bf16) * d, (float)is, acc[v][r]);
+                    }
+                }
+        }
+    }
+#pragma unroll
+    for (int v = 0; v < NW; v++)
+#pragma unroll
+        for (int r = 0; r < R; r++)
+#pragma unroll
+            for (int o = 16; o; o >>= 1)
+                acc[v][r] += __shfl_xor_sync(~0u, acc[v][r], o);
+}
+
+/* Prefetch the first steps of this warp's rows into L2 (before the
+ * predecessor's memory is visible: see the file comment). */
+template <int R, int NW>
+__device__ __forceinline__ void x8_prefetch(const x8_w *wt, uint32_t row0, const mlxn_matmul_params &p)
+{
+    const uint32_t lane = threadIdx.x % 32, nb = p.k / 32;
+#pragma unroll
+    for (int v = 0; v < NW; v++)
+#pragma unroll
+        for (int r = 0; r < R; r++)
+            for (uint32_t b = lane * 8; b < nb && b < 32 * X8_UNROLL; b += 32 * 8)
+                asm volatile("prefetch.global.L2 [%0];" ::"l"(&wt[v].w[(uint64_t)(row0 + r) * nb + b]));
+}
+
+template <int R, int NW>
+__device__ __forceinline__ void x8_run(const float *x, const x8_w *wt, const float *add, float *out,
+                                       const mlxn_matmul_params &p)
+{
+    extern __shared__ __align__(16) unsigned char x8_smem[];
+    int8_t *sq = (int8_t *)x8_smem;
+    float *sd = (float *)(x8_smem + p.k);
+    int *si = (int *)(sd + p.k / 32);
+    const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const uint32_t row0 = (blockIdx.x * X8_WARPS + warp) * R;
+    const bool active = row0 < p.n;
+    if (active && row0 + R <= p.n)
+        x8_prefetch<R, NW>(wt, row0, p);
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    x8_quantize(x, p.k, sq, sd, si);
+    __syncthreads();
+    if (!active)
+        return;
+    float acc[NW][R];
+    if (row0 + R <= p.n) {
+        x8_rows<R, NW>(wt, row0, sq, sd, si, p, acc);
+    } else {
+        /* the last rows of W, one at a time */
+        for (uint32_t r = 0; row0 + r < p.n; r++) {
+            float a1[NW][1];
+            x8_rows<1, NW>(wt, row0 + r, sq, sd, si, p, a1);
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+#pragma unroll
+                for (int rr = 0; rr < R; rr++)
+                    if (rr == (int)r)
+                        acc[v][rr] = a1[v][0];
+        }
+    }
+    if (lane != 0)
+        return;
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+        const uint32_t row = row0 + r;
+        if (row >= p.n)
+            break;
+        float v = acc[0][r];
+        if (NW == 2)
+            v = v / (1.0f + __expf(-v)) * acc[NW - 1][r];
+        else if (p.flags & MLXN_MM_ADD)
+            v += add[row];
+        out[row] = v;
+    }
+}
+
+template <int NW>
+__device__ __forceinline__ void x8_dispatch(const float *x, const x8_w *wt, const float *add, float *out,
+                                            const mlxn_matmul_params &p)
+{
+    switch (p.rows_per_warp) {
+    case 4: x8_run<4, NW>(x, wt, add, out, p); break;
+    case 2: x8_run<2, NW>(x, wt, add, out, p); break;
+    default: x8_run<1, NW>(x, wt, add, out, p); break;
+    }
+}
+
+/* args: x, w, scales, biases, add, out, params (the layout of matvec_mlx4) */
+MLXN_KERNEL(matvec_x8_mlx4)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, mlxn_matmul_params p)
+{
+    const x8_w wt[1] = {{w, s, b}};
+    x8_dispatch<1>(x, wt, add, out, p);
+}
+
+/* args: x, wg, sg, bg, wu, su, bu, out, params (the layout of matvec_swiglu_mlx4) */
+MLXN_KERNEL(matvec_swiglu_x8_mlx4)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    x8_dispatch<2>(x, wt, 0, out, p);
+}
