@@ -63,13 +63,21 @@ static uint64_t next(void)
 typedef struct fmt {
     const char *name;
     mlxn_dtype dtype; /* U32: MLX affine */
-    int bits;
+    int bits, group;
+    int sym; /* symmetric affine (no biases) */
 } fmt;
 
-static const fmt FMTS[] = {{"q4_0", MLXN_DTYPE_Q4_0, 0}, {"q8_0", MLXN_DTYPE_Q8_0, 0},
-                           {"q4_k", MLXN_DTYPE_Q4_K, 0}, {"q6_k", MLXN_DTYPE_Q6_K, 0},
-                           {"mlx4 g64", MLXN_DTYPE_U32, 4}, {"mlx8 g64", MLXN_DTYPE_U32, 8},
-                           {"bf16", MLXN_DTYPE_BF16, 0}};
+/* "q4_0" is GGUF Q4_0 as the model loaders store linear weights
+ * (symmetric affine, group 32); "q4_0 blocks" the GGUF layout itself
+ * (tied embeddings used as the output layer). */
+static const fmt FMTS[] = {{"q4_0", MLXN_DTYPE_U32, 4, 32, 1},
+                           {"q4_0 blocks", MLXN_DTYPE_Q4_0, 0, 0, 0},
+                           {"q8_0", MLXN_DTYPE_Q8_0, 0, 0, 0},
+                           {"q4_k", MLXN_DTYPE_Q4_K, 0, 0, 0},
+                           {"q6_k", MLXN_DTYPE_Q6_K, 0, 0, 0},
+                           {"mlx4 g64", MLXN_DTYPE_U32, 4, 64, 0},
+                           {"mlx8 g64", MLXN_DTYPE_U32, 8, 64, 0},
+                           {"bf16", MLXN_DTYPE_BF16, 0, 0, 0}};
 
 /* A weight with random contents whose scales are sane numbers. */
 static mlxn_weight make_weight(const fmt *f, int64_t n, int64_t k)
@@ -101,25 +109,28 @@ static mlxn_weight make_weight(const fmt *f, int64_t n, int64_t k)
     CHECK_ST(mlxn_buffer_write(w.w, 0, h, bytes));
     free(h);
     if (f->dtype == MLXN_DTYPE_U32) {
-        int64_t ss[2] = {n, k / 64};
+        int64_t ss[2] = {n, k / f->group};
         CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F16, 2, ss, &w.scales));
-        CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F16, 2, ss, &w.biases));
-        size_t sb = (size_t)(n * (k / 64)) * 2;
+        if (!f->sym)
+            CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F16, 2, ss, &w.biases));
+        size_t sb = (size_t)(n * (k / f->group)) * 2;
         uint16_t *s = malloc(sb);
         for (size_t i = 0; i < sb / 2; i++)
             s[i] = (uint16_t)(0x2000 + (next() & 0x3ff));
         CHECK_ST(mlxn_buffer_write(w.scales, 0, s, sb));
-        CHECK_ST(mlxn_buffer_write(w.biases, 0, s, sb));
+        if (w.biases)
+            CHECK_ST(mlxn_buffer_write(w.biases, 0, s, sb));
         free(s);
         w.bits = f->bits;
-        w.group_size = 64;
+        w.group_size = f->group;
     }
     return w;
 }
 
 static size_t weight_bytes(const mlxn_weight *w)
 {
-    return mlxn_buffer_bytes(w->w) + (w->scales ? 2 * mlxn_buffer_bytes(w->scales) : 0);
+    return mlxn_buffer_bytes(w->w) + (w->scales ? mlxn_buffer_bytes(w->scales) : 0) +
+           (w->biases ? mlxn_buffer_bytes(w->biases) : 0);
 }
 
 static void free_weight(mlxn_weight *w)
@@ -235,6 +246,7 @@ typedef struct mv_ctx {
     int n_copies;
     mlxn_buffer *x, *out;
     int rows_per_warp; /* 0: through mlxn_op_matmul */
+    int grid;          /* matvec_x8_*: blocks (0: one per group of rows) */
     const char *kname;
     int64_t n, k;
 } mv_ctx;
@@ -259,6 +271,8 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     mp.bits = (uint32_t)w->bits;
     mp.group_size = (uint32_t)w->group_size;
     mp.rows_per_warp = (uint32_t)c->rows_per_warp;
+    if (!w->biases && w->scales)
+        mp.flags |= MLXN_MM_SYMMETRIC;
     mp.row_bytes = mlxn_buffer_bytes(w->w) / (uint64_t)c->n;
     uint32_t chunk = (uint32_t)(mp.row_bytes * MLXN_MATVEC_CHUNK / (uint64_t)c->k);
     mlxn_arg args[8];
@@ -267,7 +281,7 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     args[na++] = mlxn_arg_buffer(w->w);
     if (w->scales) {
         args[na++] = mlxn_arg_buffer(w->scales);
-        args[na++] = mlxn_arg_buffer(w->biases);
+        args[na++] = mlxn_arg_buffer(w->biases ? w->biases : w->scales);
     }
     args[na++] = mlxn_arg_buffer(c->out);
     args[na++] = mlxn_arg_buffer(c->out);
@@ -278,10 +292,17 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     d.args = args;
     d.n_args = na;
     uint32_t rows = MLXN_MATVEC_WARPS * mp.rows_per_warp;
-    d.grid = (mlxn_dim3){(uint32_t)((c->n + rows - 1) / rows), 1, 1};
     d.block = (mlxn_dim3){32 * MLXN_MATVEC_WARPS, 1, 1};
     d.shared_bytes = MLXN_MATVEC_WARPS * MLXN_MATVEC_STAGES * mp.rows_per_warp *
                      mlxn_matvec_stage_bytes(chunk * mlxn_matvec_units(chunk));
+    if (strstr(c->kname, "_x8_")) { /* geometry of src/ops/matmul.c x8_geometry */
+        rows = 8 * mp.rows_per_warp;
+        d.block = (mlxn_dim3){256, 1, 1};
+        d.shared_bytes = (uint32_t)c->k + (uint32_t)(c->k / 32) * 8u;
+    }
+    d.grid = (mlxn_dim3){(uint32_t)((c->n + rows - 1) / rows), 1, 1};
+    if (c->grid && (uint32_t)c->grid < d.grid.x)
+        d.grid.x = (uint32_t)c->grid;
     d.kind = MLXN_OP_MATMUL;
     CHECK_ST(mlxn_encoder_dispatch(enc, &d));
 }
@@ -327,11 +348,23 @@ static void decode_bench(double bw, int sweep, int quick)
                 const char *fn = FMTS[fi].dtype == MLXN_DTYPE_U32
                                      ? (FMTS[fi].bits == 4 ? "mlx4" : "mlx8")
                                      : FMTS[fi].name;
-                snprintf(kn, sizeof kn, "matvec_%s", fn);
+                snprintf(kn, sizeof kn, "matvec_%s%s",
+                         FMTS[fi].dtype == MLXN_DTYPE_U32 && FMTS[fi].bits == 4 ? "x8_" : "",
+                         FMTS[fi].dtype == MLXN_DTYPE_Q4_0 ? "q4_0" : fn);
                 c.kname = kn;
                 for (int r = 1; r <= 4; r *= 2) {
                     c.rows_per_warp = r;
                     printf(" %.2f |", time_graph(enc_mv, &c, 200, 9));
+                }
+                if (strstr(kn, "_x8_")) { /* grid-stride: blocks per SM */
+                    printf(" x8 R,blocks/SM:");
+                    for (int r = 1; r <= 4; r *= 2)
+                        for (int g = 1; g <= 4; g++) {
+                            c.rows_per_warp = r;
+                            c.grid = g * info.multiprocessors;
+                            printf(" %d,%d=%.2f", r, g, time_graph(enc_mv, &c, 200, 9));
+                        }
+                    c.grid = 0;
                 }
             }
             printf("\n");
@@ -362,7 +395,7 @@ static void swiglu_bench(double bw)
     printf("\n### SwiGLU product out = silu(x Wg^T) * (x Wu^T), m = 1, n x k = 14336 x 4096 "
            "(bytes: both weights + x + out)\n\n| format | us | GB/s | %% of read bw |\n"
            "|---|---|---|---|\n");
-    static const int fis[3] = {0, 2, 4};
+    static const int fis[3] = {0, 1, 5};
     mlxn_device_info info;
     mlxn_device_get_info(dev, &info);
     for (int f = 0; f < 3; f++) {

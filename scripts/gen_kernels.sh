@@ -1,7 +1,8 @@
 #!/bin/sh
 # gen_kernels.sh MODE OUT [FILES...]: generate the kernel tables.
 #   cpu    OUT kernels/cpu/*.c    table of MLXN_CPU_KERNEL(name) functions
-#   names  OUT kernels/cuda/*.cu  table of MLXN_KERNEL(name) names per file
+#   names  OUT kernels/cuda/*.cu  table of MLXN_KERNEL(name) and
+#          MLXN_KERNEL_BOUNDED(name, ...) names per file
 #   fatbin OUT build/cuda/*.fatbin  .incbin of each fatbin, in the same order
 set -eu
 mode=$1
@@ -9,6 +10,8 @@ out=$2
 shift 2
 tmp="$out.tmp"
 names() { sed -n "s/^$1(\([A-Za-z0-9_]*\)).*/\1/p" "$2"; }
+# MLXN_KERNEL(name) and MLXN_KERNEL_BOUNDED(name, threads, blocks)
+cuda_names() { sed -n "s/^MLXN_KERNEL\(_BOUNDED\)\{0,1\}(\([A-Za-z0-9_]*\)[,)].*/\2/p" "$1"; }
 case "$mode" in
 cpu)
     {
@@ -32,7 +35,7 @@ names)
         echo 'const mlxn__cuda_kernel_entry mlxn__cuda_kernels[] = {'
         i=0
         for f in "$@"; do
-            for n in $(names MLXN_KERNEL "$f"); do echo "    {\"$n\", $i},"; done
+            for n in $(cuda_names "$f"); do echo "    {\"$n\", $i},"; done
             i=$((i + 1))
         done
         echo '    {0, 0}};'

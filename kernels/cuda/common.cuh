@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 #define MLXN_KERNEL(name) extern "C" __global__ void name
+/* A kernel with __launch_bounds__(threads, min_blocks per SM): the
+ * compiler keeps its registers low enough for min_blocks blocks. */
+#define MLXN_KERNEL_BOUNDED(name, threads, min_blocks)                         \
+    extern "C" __global__ void __launch_bounds__(threads, min_blocks) name
 
 #define MLXN_PDL_ENTER()                                                       \
     do {                                                                       \

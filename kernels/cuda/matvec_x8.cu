@@ -6,9 +6,11 @@
  * 16-byte word (32 codes) of each of its rows per step and forms the
  * block's integer dot product with 8 __dp4a.
  *
- * Layout: warp w of a block owns rows_per_warp consecutive rows; lane l
- * takes the blocks of 32 elements l, l + 32, ... of each row, so a warp
- * reads 512 contiguous bytes of a row per step. Before waiting for its
+ * Layout: a block rounds x once, then takes groups of 8 * rows_per_warp
+ * rows, grid-stride (the op launches about as many blocks as fit on the
+ * GPU at once); warp w owns rows_per_warp consecutive rows of a group;
+ * lane l takes the blocks of 32 elements l, l + 32, ... of each row, so a
+ * warp reads 512 contiguous bytes of a row per step. Before waiting for its
  * predecessor (griddepcontrol.wait) a block only prefetches its first
  * weight bytes into L2: L2 is the point of coherence, so this cannot see
  * stale data even when the predecessor writes the weights.
@@ -17,29 +19,67 @@
 #include "params/matmul.h"
 
 #define X8_WARPS 8
-#define X8_UNROLL 4 /* 16-byte words per row in flight per lane */
+
+/* Steps (16-byte words per row per lane) loaded before any is used:
+ * about 8 words in flight per lane whatever the rows per warp. */
+template <int R> struct x8_unroll { static const int value = R >= 4 ? 2 : 4; };
 
 __device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16)
 {
     return bf16 ? __uint_as_float((uint32_t)h << 16) : __half2float(__ushort_as_half(h));
 }
 
-/* x (k f32) -> sq (k int8 in mlxn_x8_pos order), sd (d per block),
- * si (isum per block), by the whole block. */
+#define X8_QLOADS 4 /* 16-byte loads of x in flight per thread */
+
+/* 4 values of x (elements 4t .. 4t+3 of a block, t = lane % 8) rounded:
+ * the 8 lanes of the block reduce with `mask` (every lane of the warp
+ * whose block is in range). */
+__device__ __forceinline__ void x8_quantize4(float4 v, uint32_t e, unsigned mask, int8_t *sq,
+                                             float *sd, int *si)
+{
+    uint32_t a = max(max(__float_as_uint(v.x) & 0x7fffffffu, __float_as_uint(v.y) & 0x7fffffffu),
+                     max(__float_as_uint(v.z) & 0x7fffffffu, __float_as_uint(v.w) & 0x7fffffffu));
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1)
+        a = max(a, __shfl_xor_sync(mask, a, o));
+    float inv, d = mlxn_x8_scale(a, &inv);
+    int q[4] = {mlxn_x8_round(v.x * inv), mlxn_x8_round(v.y * inv), mlxn_x8_round(v.z * inv),
+                mlxn_x8_round(v.w * inv)};
+    int s = q[0] + q[1] + q[2] + q[3];
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1)
+        s += __shfl_xor_sync(mask, s, o);
+    const uint32_t b = e / 32, i0 = e % 32;
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+        sq[b * 32 + mlxn_x8_pos(i0 + j)] = (int8_t)q[j];
+    if (i0 == 0) {
+        sd[b] = d;
+        si[b] = s;
+    }
+}
+
+/* x (k f32, 16-byte aligned) -> sq (k int8 in mlxn_x8_pos order), sd (d
+ * per block), si (isum per block), by the whole block: each thread loads
+ * X8_QLOADS float4 before rounding any, so the loads overlap. */
 __device__ __forceinline__ void x8_quantize(const float *x, uint32_t k, int8_t *sq, float *sd,
                                             int *si)
 {
-    const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32, nb = k / 32;
-    for (uint32_t b = warp; b < nb; b += X8_WARPS) {
-        float v = x[b * 32 + lane];
-        uint32_t amax = __reduce_max_sync(~0u, __float_as_uint(v) & 0x7fffffffu);
-        float inv, d = mlxn_x8_scale(amax, &inv);
-        int q = mlxn_x8_round(v * inv);
-        int s = __reduce_add_sync(~0u, q);
-        sq[b * 32 + mlxn_x8_pos(lane)] = (int8_t)q;
-        if (lane == 0) {
-            sd[b] = d;
-            si[b] = s;
+    const float4 *x4 = (const float4 *)x;
+    const uint32_t n4 = k / 4, nt = blockDim.x;
+    for (uint32_t base = 0; base < n4; base += nt * X8_QLOADS) {
+        float4 v[X8_QLOADS];
+#pragma unroll
+        for (int j = 0; j < X8_QLOADS; j++) {
+            uint32_t i = base + j * nt + threadIdx.x;
+            v[j] = i < n4 ? x4[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+#pragma unroll
+        for (int j = 0; j < X8_QLOADS; j++) {
+            uint32_t i = base + j * nt + threadIdx.x;
+            unsigned mask = __ballot_sync(~0u, i < n4);
+            if (i < n4)
+                x8_quantize4(v[j], 4 * i, mask, sq, sd, si);
         }
     }
 }
@@ -66,7 +106,7 @@ struct x8_w {
 };
 
 /* acc[v][r] = dot of row row0 + r of weight v with x^. */
-template <int R, int NW>
+template <int R, int NW, int U = x8_unroll<R>::value>
 __device__ __forceinline__ void x8_rows(const x8_w *wt, uint32_t row0, const int8_t *sq,
                                         const float *sd, const int *si,
                                         const mlxn_matmul_params &p, float acc[NW][R])
@@ -79,11 +119,11 @@ __device__ __forceinline__ void x8_rows(const x8_w *wt, uint32_t row0, const int
 #pragma unroll
         for (int r = 0; r < R; r++)
             acc[v][r] = 0.0f;
-    for (uint32_t b0 = 0; b0 < nb; b0 += 32 * X8_UNROLL) {
-        uint4 w[X8_UNROLL][NW][R];
-        uint16_t sc[X8_UNROLL][NW][R], bi[X8_UNROLL][NW][R];
+    for (uint32_t b0 = 0; b0 < nb; b0 += 32 * U) {
+        uint4 w[U][NW][R];
+        uint16_t sc[U][NW][R], bi[U][NW][R];
 #pragma unroll
-        for (int u = 0; u < X8_UNROLL; u++) {
+        for (int u = 0; u < U; u++) {
             const uint32_t b = b0 + 32 * u + lane;
 #pragma unroll
             for (int v = 0; v < NW; v++)
@@ -102,7 +142,7 @@ __device__ __forceinline__ void x8_rows(const x8_w *wt, uint32_t row0, const int
                 }
         }
 #pragma unroll
-        for (int u = 0; u < X8_UNROLL; u++) {
+        for (int u = 0; u < U; u++) {
             const uint32_t b = b0 + 32 * u + lane;
             if (b >= nb)
                 break;
@@ -135,7 +175,7 @@ __device__ __forceinline__ void x8_rows(const x8_w *wt, uint32_t row0, const int
 
 /* Prefetch the first steps of this warp's rows into L2 (before the
  * predecessor's memory is visible: see the file comment). */
-template <int R, int NW>
+template <int R, int NW, int U = x8_unroll<R>::value>
 __device__ __forceinline__ void x8_prefetch(const x8_w *wt, uint32_t row0, const mlxn_matmul_params &p)
 {
     const uint32_t lane = threadIdx.x % 32, nb = p.k / 32;
@@ -143,28 +183,18 @@ __device__ __forceinline__ void x8_prefetch(const x8_w *wt, uint32_t row0, const
     for (int v = 0; v < NW; v++)
 #pragma unroll
         for (int r = 0; r < R; r++)
-            for (uint32_t b = lane * 8; b < nb && b < 32 * X8_UNROLL; b += 32 * 8)
+            for (uint32_t b = lane * 8; b < nb && b < 32 * U; b += 32 * 8)
                 asm volatile("prefetch.global.L2 [%0];" ::"l"(&wt[v].w[(uint64_t)(row0 + r) * nb + b]));
 }
 
+/* The rows row0 .. row0 + R - 1 of one warp (fewer at the end of W). */
 template <int R, int NW>
-__device__ __forceinline__ void x8_run(const float *x, const x8_w *wt, const float *add, float *out,
-                                       const mlxn_matmul_params &p)
+__device__ __forceinline__ void x8_group(const x8_w *wt, uint32_t row0, const int8_t *sq,
+                                         const float *sd, const int *si, const float *add,
+                                         float *out, const mlxn_matmul_params &p)
 {
-    extern __shared__ __align__(16) unsigned char x8_smem[];
-    int8_t *sq = (int8_t *)x8_smem;
-    float *sd = (float *)(x8_smem + p.k);
-    int *si = (int *)(sd + p.k / 32);
-    const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const uint32_t row0 = (blockIdx.x * X8_WARPS + warp) * R;
-    const bool active = row0 < p.n;
-    if (active && row0 + R <= p.n)
-        x8_prefetch<R, NW>(wt, row0, p);
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-    x8_quantize(x, p.k, sq, sd, si);
-    __syncthreads();
-    if (!active)
+    const uint32_t lane = threadIdx.x % 32;
+    if (row0 >= p.n)
         return;
     float acc[NW][R];
     if (row0 + R <= p.n) {
@@ -198,6 +228,31 @@ __device__ __forceinline__ void x8_run(const float *x, const x8_w *wt, const flo
     }
 }
 
+template <int R, int NW>
+__device__ __forceinline__ void x8_run(const float *x, const x8_w *wt, const float *add, float *out,
+                                       const mlxn_matmul_params &p)
+{
+    extern __shared__ __align__(16) unsigned char x8_smem[];
+    int8_t *sq = (int8_t *)x8_smem;
+    float *sd = (float *)(x8_smem + p.k);
+    int *si = (int *)(sd + p.k / 32);
+    const uint32_t warp = threadIdx.x / 32;
+    /* row groups of X8_WARPS * R rows, grid-stride: x is rounded once per
+     * block however many groups the block takes */
+    const uint32_t groups = (p.n + X8_WARPS * R - 1) / (X8_WARPS * R);
+    {
+        const uint32_t row0 = (blockIdx.x * X8_WARPS + warp) * R;
+        if (row0 + R <= p.n)
+            x8_prefetch<R, NW>(wt, row0, p);
+    }
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    x8_quantize(x, p.k, sq, sd, si);
+    __syncthreads();
+    for (uint32_t grp = blockIdx.x; grp < groups; grp += gridDim.x)
+        x8_group<R, NW>(wt, (grp * X8_WARPS + warp) * R, sq, sd, si, add, out, p);
+}
+
 template <int NW>
 __device__ __forceinline__ void x8_dispatch(const float *x, const x8_w *wt, const float *add, float *out,
                                             const mlxn_matmul_params &p)
@@ -210,14 +265,14 @@ __device__ __forceinline__ void x8_dispatch(const float *x, const x8_w *wt, cons
 }
 
 /* args: x, w, scales, biases, add, out, params (the layout of matvec_mlx4) */
-MLXN_KERNEL(matvec_x8_mlx4)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 256, 2)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
     x8_dispatch<1>(x, wt, add, out, p);
 }
 
 /* args: x, wg, sg, bg, wu, su, bu, out, params (the layout of matvec_swiglu_mlx4) */
-MLXN_KERNEL(matvec_swiglu_x8_mlx4)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 256, 2)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
     x8_dispatch<2>(x, wt, 0, out, p);

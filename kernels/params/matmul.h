@@ -73,7 +73,10 @@ static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
  * adds (s * d) * sum(c * q) + (b * d) * isum to the dot product (sums of
  * integers exact); symmetric weights (b = -8 s) add (s * d) * (sum(c * q)
  * - 8 isum). The product computed is x^ @ W^T for x^ = d * q. */
-#define MLXN_X8_MAX_K 36864u /* x (1.25 bytes per element) fits 48 KiB of shared memory */
+#define MLXN_X8_MAX_K 36864u
+/* Blocks of matvec_x8_* per SM that the op launches at most (the kernels
+ * are grid-stride; 2 blocks of 256 threads always fit). */
+#define MLXN_X8_BLOCKS_PER_SM 2u /* x (1.25 bytes per element) fits 48 KiB of shared memory */
 
 static inline MLXN_HOST_DEVICE float mlxn_x8_f32(uint32_t bits)
 {

@@ -222,24 +222,31 @@ static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlx
 }
 
 /* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8.cu)
- * take one row of x and 4-bit affine weights whose rows start 16-byte
- * aligned, unless the device asks for exact products. */
-static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, int64_t m)
+ * take one row of x and 4-bit affine weights, both 16-byte aligned, unless
+ * the device asks for exact products. */
+static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m)
 {
     const mlxn_weight *w = d->w;
     return m == 1 && d->mlx && d->bits == 4 && d->k <= MLXN_X8_MAX_K &&
            !mlxn_encoder_device(enc)->params.matvec_exact &&
-           mlxn__buffer_addr(w->w, 0) % 16 == 0;
+           mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }
 
-/* Rows per warp of matvec_x8_*: more rows share each read of x from
- * shared memory, fewer keep more warps in flight on small n. */
-static void x8_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlxn__mm_w *d, int n_w)
+/* Rows per warp of matvec_x8_* (bench_matmul --sweep on an H200): one
+ * below 2048 rows (more warps in flight), else two; the SwiGLU product
+ * keeps one (two weights' registers). At most MLXN_X8_BLOCKS_PER_SM
+ * blocks per SM, the best of 1 to 4 at every shape. */
+static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_params *p,
+                        const mlxn__mm_w *d, int n_w)
 {
-    uint32_t r = n_w == 2 ? 1 : d->n >= 8192 ? 2 : 1;
+    uint32_t r = n_w == 2 || d->n < 2048 ? 1 : 2;
     p->rows_per_warp = r;
-    uint64_t rows_per_block = 8u * r;
-    l->grid.x = (uint32_t)((d->n + rows_per_block - 1) / rows_per_block);
+    uint64_t rows_per_block = 8u * r, groups = (d->n + rows_per_block - 1) / rows_per_block;
+    mlxn_device_info info;
+    uint64_t cap = 0;
+    if (mlxn_device_get_info(mlxn_encoder_device(enc), &info) == MLXN_OK)
+        cap = (uint64_t)info.multiprocessors * MLXN_X8_BLOCKS_PER_SM;
+    l->grid.x = (uint32_t)(cap && cap < groups ? cap : groups);
     l->block.x = 256;
     l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
 }
@@ -248,7 +255,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
                           mlxn_buffer *add, mlxn_buffer *out, int64_t m)
 {
     mlxn_kernel *k;
-    const int x8 = use_x8(enc, d, m);
+    const int x8 = use_x8(enc, d, x, m);
     mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8_%s", d->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
     if (st != MLXN_OK)
@@ -263,7 +270,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, add ? add : out, add != NULL, 0);
     mlxn__op_buf(&l, out, 0, 1);
     if (x8)
-        x8_geometry(&l, &p, d, 1);
+        x8_geometry(enc, &l, &p, d, 1);
     else
         matvec_geometry(&l, &p, d, 1);
     mlxn__op_bytes(&l, &p, sizeof p);
@@ -274,7 +281,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
                                  const mlxn__mm_w *u, mlxn_buffer *out, int64_t m)
 {
     mlxn_kernel *k;
-    const int x8 = use_x8(enc, g, m) && use_x8(enc, u, m);
+    const int x8 = use_x8(enc, g, x, m) && use_x8(enc, u, x, m);
     mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8_%s", g->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
     if (st != MLXN_OK)
@@ -287,7 +294,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__mm_bind_weight(&l, u);
     mlxn__op_buf(&l, out, 0, 1);
     if (x8)
-        x8_geometry(&l, &p, g, 2);
+        x8_geometry(enc, &l, &p, g, 2);
     else
         matvec_geometry(&l, &p, g, 2);
     mlxn__op_bytes(&l, &p, sizeof p);
