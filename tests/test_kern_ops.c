@@ -62,3 +62,47 @@ TEST(kern_ops_reject_bad_arguments_without_effect)
         mlxn_buffer_destroy(all[i]);
     mlxn_encoder_destroy(enc);
 }
+
+/* One row of x with 4-bit affine weights runs the int8-activation kernel
+ * unless the device asks for exact products (matvec_exact); a symmetric
+ * weight (biases NULL) takes the same path; misaligned x takes the f32
+ * one. The kernel chosen is read from the per-kernel dispatch counters. */
+TEST(matvec_x8_choice_and_matvec_exact)
+{
+    for (int exact = 0; exact < 2; exact++) {
+        mlxn_device_params p = mlxn_device_params_default();
+        p.backend = test_backend();
+        p.matvec_exact = exact;
+        mlxn_device *dev = NULL;
+        if (mlxn_device_create(&p, &dev) != MLXN_OK)
+            SKIP("no device for this backend");
+        mlxn_weight w = {0};
+        w.w = tensor(dev, MLXN_DTYPE_U32, 2, 16, 8, 0); /* (16, 64) 4-bit */
+        w.scales = tensor(dev, MLXN_DTYPE_F16, 2, 16, 2, 0);
+        w.bits = 4;
+        w.group_size = 32;
+        mlxn_buffer *x = tensor(dev, MLXN_DTYPE_F32, 2, 1, 68, 0), *xv = NULL;
+        mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+        int64_t s[2] = {1, 64};
+        CHECK(w.w && w.scales && x && out);
+        if (!w.w || !w.scales || !x || !out)
+            return;
+        REQUIRE_OK(mlxn_buffer_view(x, 4, MLXN_DTYPE_F32, 2, s, &xv));
+        mlxn_encoder *enc = NULL;
+        REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+        mlxn_buffer *xa = tensor(dev, MLXN_DTYPE_F32, 2, 1, 64, 0);
+        REQUIRE_OK(mlxn_op_matmul(enc, xa, &w, NULL, out)); /* aligned x */
+        REQUIRE_OK(mlxn_op_matmul(enc, xv, &w, NULL, out)); /* x at byte 4 */
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_mlx4") == (exact ? 0u : 1u));
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_mlx4") == (exact ? 2u : 1u));
+        mlxn_encoder_destroy(enc);
+        mlxn_buffer_destroy(x);
+        mlxn_buffer_destroy(xv);
+        mlxn_buffer_destroy(xa);
+        mlxn_buffer_destroy(out);
+        mlxn_buffer_destroy(w.w);
+        mlxn_buffer_destroy(w.scales);
+        mlxn_device_destroy(dev);
+    }
+}
