@@ -1,7 +1,10 @@
 # mlxn: a plain GNU Makefile.
 #   make            library (static and shared), the mlxn CLI, tests, benches
 #   make test       every test that needs no GPU (the CPU backend)
-#   make test-gpu   the same tests on the CUDA backend (skips without a GPU)
+#   make test-gpu   the same tests on the CUDA backend (skips without a GPU);
+#                   with SANITIZE=1 the op table, the graph replay tests and
+#                   a stories260K run under compute-sanitizer (memcheck,
+#                   racecheck, synccheck)
 #   make bench      microbenchmarks (on the GPU when present)
 #   make clean
 #   make fuzz, make fuzz-run   libFuzzer targets (fuzz/fuzz.mk)
@@ -31,7 +34,10 @@ else
 MLXN_LIB := $(BUILD)/libmlxn.a
 MLXN_LINK := $(BUILD)/libmlxn.a
 endif
-ifneq ($(SANITIZE),)
+ifeq ($(SANITIZE),1)
+# SANITIZE=1: host code as usual; make test-gpu runs under compute-sanitizer.
+GPU_SANITIZE := 1
+else ifneq ($(SANITIZE),)
 # gcc leaves float-to-integer overflow out of "undefined" (clang does not).
 SANITIZE_ALL := $(SANITIZE)$(if $(findstring undefined,$(SANITIZE)),$(comma)float-cast-overflow)
 CFLAGS += -fsanitize=$(SANITIZE_ALL) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -121,7 +127,11 @@ test: $(TEST_BIN) $(BUILD)/mlxn
 	@sh scripts/run_tests.sh cpu $(TEST_BIN)
 
 test-gpu: $(TEST_BIN) $(BUILD)/mlxn
+ifeq ($(GPU_SANITIZE),1)
+	@sh scripts/gpu_sanitize.sh $(BUILD)/tests $(BUILD)/mlxn
+else
 	@sh scripts/run_tests.sh cuda $(TEST_BIN)
+endif
 
 bench: $(BENCH_BIN)
 	@set -e; for b in $(BENCH_BIN); do echo "== $$b"; $$b; done

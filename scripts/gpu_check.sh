@@ -3,7 +3,8 @@
 # repository root, using the bundle made by scripts/gpu_bundle.sh. Logs go
 # to $OUT. Phases: tests (every test binary on CUDA), model (stories260K
 # on CUDA vs CPU, mlxn bench), hf (transformers comparison), sanitize
-# (compute-sanitizer on the op table, graph replay and a stories run).
+# (scripts/gpu_sanitize.sh: compute-sanitizer on the op table, graph replay
+# and a stories run).
 B=.carry/bundle
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -35,17 +36,7 @@ for phase in "$@"; do
         done
         ;;
     sanitize)
-        for tool in memcheck racecheck synccheck; do
-            compute-sanitizer --tool $tool --print-limit 20 $B/tests/test_graph_exec --backend cuda \
-                >"$OUT/san_${tool}_graph.log" 2>&1
-            tail -2 "$OUT/san_${tool}_graph.log"
-        done
-        compute-sanitizer --tool memcheck $B/mlxn generate -m ../shared/models/stories260K.gguf \
-            -n 64 --temp 0 --backend cuda >"$OUT/san_stories.log" 2>&1
-        tail -3 "$OUT/san_stories.log"
-        compute-sanitizer --tool memcheck --print-limit 20 $B/tests/test_ops --backend cuda \
-            >"$OUT/san_ops.log" 2>&1
-        tail -3 "$OUT/san_ops.log"
+        OUT=$OUT sh scripts/gpu_sanitize.sh $B/tests $B/mlxn
         ;;
     esac
 done
