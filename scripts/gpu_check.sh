@@ -30,7 +30,7 @@ for phase in "$@"; do
         $B/mlxn bench -r 2 -p 0 --no-graph | tee "$OUT/bench_direct.md"
         ;;
     hf)
-        for mode in "" "--dtype bf16" "--quant mlx4"; do
+        for mode in "" "--dtype bf16" "--quant mlx4" "--quant mlx4 --int8"; do
             PYTHONUNBUFFERED=1 python3 scripts/hf_compare.py --mlxn $B/mlxn --backend cuda $mode 2>&1 |
                 grep -v "^Writing\|it/s\]" | tee -a "$OUT/hf.log"
         done

@@ -95,6 +95,8 @@ def run_mlxn(args, path, ids, workdir):
     cmd = [args.mlxn, "eval", "-m", path, "--ids", ",".join(map(str, ids)),
            "--logits", logits_path, "--greedy", str(GREEDY), "--backend", args.backend,
            "--kv", "f32"]
+    if not args.int8:
+        cmd.append("--exact-matvec")
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError("mlxn eval failed: " + res.stderr.strip())
@@ -197,13 +199,16 @@ def main():
     ap.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
     ap.add_argument("--quant", choices=["mlx4", "mlx8"], default=None)
     ap.add_argument("--tol", type=float, default=None)
+    ap.add_argument("--int8", action="store_true",
+                    help="let mlxn round x to 8 bits in one-row 4-bit products (its default); "
+                         "without this the comparison runs with --exact-matvec")
     args = ap.parse_args()
     if args.tol is None:
         args.tol = 1e-3 if args.dtype == "f32" else 1e-2
     torch.set_num_threads(min(8, os.cpu_count() or 1))
     tf.utils.logging.disable_progress_bar()
     print(f"mlxn vs transformers {tf.__version__}: backend {args.backend}, weights {args.dtype}"
-          f"{', ' + args.quant if args.quant else ''}, {PROMPT}-token prompt, {GREEDY} greedy steps,"
+          f"{', ' + args.quant if args.quant else ''}{', int8 x' if args.int8 else ''}, {PROMPT}-token prompt, {GREEDY} greedy steps,"
           f" tolerance {args.tol:g}\n")
     print("| case | max rel. logit error | greedy tokens | result | notes |")
     print("|---|---|---|---|---|")

@@ -296,7 +296,7 @@ int mlxn_cmd_bench(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     if (o.reps > 64)
         o.reps = 64;
-    mlxn_device *dev = mlxn_cli_device(o.backend, o.profile ? MLXN_PROFILE_DISPATCHES : 0);
+    mlxn_device *dev = mlxn_cli_device(o.backend, o.profile ? MLXN_PROFILE_DISPATCHES : 0, 0);
     if (!dev)
         return 1;
     mlxn_model *m = NULL;

@@ -19,6 +19,8 @@ static void usage(FILE *f)
                "  --greedy N           then decode N tokens greedily and print their ids\n"
                "  --backend B          cpu, cuda or auto (default)\n"
                "  --kv f16|f32         KV cache type (default f32 here, for comparisons)\n"
+               "  --exact-matvec       keep x in f32 in one-row products with 4-bit weights\n"
+               "                       (default: x rounded to 8 bits per 32 values, faster)\n"
                "  --no-graph           encode every decode step instead of replaying it\n"
                "  -h, --help\n");
 }
@@ -62,7 +64,7 @@ static int collect(int32_t token, void *arg)
 int mlxn_cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *ids_s = NULL, *logits_path = NULL;
-    int greedy = 0, graph = 1;
+    int greedy = 0, graph = 1, exact = 0;
     mlxn_backend backend = MLXN_BACKEND_AUTO;
     mlxn_dtype kv = MLXN_DTYPE_F32;
     for (int i = 1; i < argc; i++) {
@@ -84,6 +86,8 @@ int mlxn_cmd_eval(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-graph")) {
             graph = 0;
+        } else if (!strcmp(a, "--exact-matvec")) {
+            exact = 1;
         } else {
             fprintf(stderr, "mlxn eval: unknown or incomplete option '%s'\n\n", a);
             usage(stderr);
@@ -96,7 +100,7 @@ int mlxn_cmd_eval(int argc, char **argv)
         fprintf(stderr, "mlxn eval: need -m MODEL and --ids with comma-separated ids\n");
         return 2;
     }
-    mlxn_device *dev = mlxn_cli_device(backend, 0);
+    mlxn_device *dev = mlxn_cli_device(backend, 0, exact);
     if (!dev) {
         free(ids);
         return 1;
