@@ -204,7 +204,10 @@ def main():
                          "without this the comparison runs with --exact-matvec")
     args = ap.parse_args()
     if args.tol is None:
-        args.tol = 1e-3 if args.dtype == "f32" else 1e-2
+        # f32 weights: f32 everywhere. Quantized weights: the CUDA prefill
+        # multiplies the dequantized weights with tf32 inputs (about 2e-3
+        # relative on these models); bf16: bf16 rounding of the reference.
+        args.tol = 1e-2 if args.dtype != "f32" else 5e-3 if args.quant else 1e-3
     torch.set_num_threads(min(8, os.cpu_count() or 1))
     tf.utils.logging.disable_progress_bar()
     print(f"mlxn vs transformers {tf.__version__}: backend {args.backend}, weights {args.dtype}"
