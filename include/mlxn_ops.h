@@ -331,10 +331,12 @@ typedef struct mlxn_weight {
  * the others). out, add: (m, n) f32 (element counts must match); add may be
  * NULL and may alias out (residual connections: out = x @ W^T + out).
  * m <= 8 runs matrix-vector kernels that stream W once with f32
- * arithmetic; larger m runs the prefill path: on CUDA a cuBLAS bf16 GEMM
- * with f32 accumulation on W and x rounded to bf16 (relative error around
- * 1e-2 per element), or, while capturing or without cuBLAS, a tiled f32
- * kernel of our own; on the CPU a blocked f32 kernel. */
+ * arithmetic, except m = 1 with 4-bit affine weights, which rounds x to 8
+ * bits per 32 values (see matvec_exact in mlxn_device_params); larger m
+ * runs the prefill path: on CUDA a cuBLAS GEMM, in f32 for f32 weights and
+ * with tf32 inputs on W dequantized to f32 otherwise (relative error around
+ * 1e-3), or, while capturing or without cuBLAS, a tiled f32 kernel of our
+ * own; on the CPU a blocked f32 kernel. */
 mlxn_status mlxn_op_matmul(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight *w,
                            mlxn_buffer *add, mlxn_buffer *out);
 
