@@ -16,7 +16,8 @@ set -u
 max_len() {
     case $1 in
     fuzz_gguf) echo 65536 ;;
-    fuzz_tokenizer_*) echo 4096 ;;
+    fuzz_tokenizer_spm) echo 1024 ;;
+    fuzz_tokenizer_bpe) echo 128 ;;
     *) echo 16384 ;;
     esac
 }
