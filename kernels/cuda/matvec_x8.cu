@@ -15,8 +15,7 @@
  * weight bytes into L2: L2 is the point of coherence, so this cannot see
  * stale data even when the predecessor writes the weights.
  */
-#include "common.cuh"
-#include "params/matmul.h"
+#include "quant.cuh"
 
 #define X8_WARPS 8
 
@@ -24,10 +23,7 @@
  * about 8 words in flight per lane whatever the rows per warp. */
 template <int R> struct x8_unroll { static const int value = R >= 4 ? 2 : 4; };
 
-__device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16)
-{
-    return bf16 ? __uint_as_float((uint32_t)h << 16) : __half2float(__ushort_as_half(h));
-}
+__device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16) { return bf16 ? bf2f(h) : h2f(h); }
 
 #define X8_QLOADS 4 /* 16-byte loads of x in flight per thread */
 

@@ -242,11 +242,9 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_param
     uint32_t r = n_w == 2 || d->n < 2048 ? 1 : 2;
     p->rows_per_warp = r;
     uint64_t rows_per_block = 8u * r, groups = (d->n + rows_per_block - 1) / rows_per_block;
-    mlxn_device_info info;
-    uint64_t cap = 0;
-    if (mlxn_device_get_info(mlxn_encoder_device(enc), &info) == MLXN_OK)
-        cap = (uint64_t)info.multiprocessors * MLXN_X8_BLOCKS_PER_SM;
-    l->grid.x = (uint32_t)(cap && cap < groups ? cap : groups);
+    uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
+                   MLXN_X8_BLOCKS_PER_SM;
+    l->grid.x = (uint32_t)(cap < groups ? cap : groups);
     l->block.x = 256;
     l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
 }
