@@ -4,7 +4,7 @@
  * mean(sum^2) + eps) * w. Sums of squares in f64.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/elementwise.h"
 
 typedef struct add_norm_job {

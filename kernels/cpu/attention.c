@@ -8,7 +8,7 @@
  * Scores and sums are f32 (dot products accumulate in f64).
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/attention.h"
 
 /* ---- KV cache write ------------------------------------------------------------ */

@@ -4,7 +4,7 @@
  * Arithmetic is done in f32 (sums in f64), results rounded to the dtype.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/elementwise.h"
 
 enum { EW_ADD, EW_MUL, EW_SCALE };

@@ -4,7 +4,7 @@
  * zeros for ids out of range.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/embed.h"
 
 #include <string.h>

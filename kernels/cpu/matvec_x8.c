@@ -6,7 +6,7 @@
  * scaled and summed in f32.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/matmul.h"
 
 #include <math.h>

@@ -4,7 +4,7 @@
  * (embed_<q>). Both use the reference dequantizers of src/ops/quant.c.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "ops/quant_ref.h"
 #include "params/embed.h"
 #include "params/matmul.h"

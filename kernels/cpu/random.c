@@ -3,7 +3,7 @@
  * a counter hash, so CPU and CUDA fill identical bytes.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/random.h"
 
 #include <math.h>

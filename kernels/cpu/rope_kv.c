@@ -4,7 +4,7 @@
  * RoPE and kv_write kernels.
  */
 #include "cpu/cpu_kernel.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "params/rope.h"
 #include "params/rope_kv.h"
 

@@ -30,8 +30,9 @@ template <int KIND> __device__ void fill(uint8_t *out, mlxn_fill_params p)
             for (uint32_t b = 0; b < p.block_bytes; b++)
                 blk[b] = (uint8_t)mlxn__hash64(p.seed, k * p.block_bytes + b);
             for (uint32_t s = 0; s < p.n_scales; s++) {
-                __half h = __float2half_rn(fill_uniform(p, ~(k * 4 + s)));
-                uint16_t bits = __half_as_ushort(h);
+                /* integer conversion (params/half.h): __float2half_rn's
+                 * low byte stored this way comes out 0 (nvcc 13.0). */
+                uint16_t bits = mlxn__f32_to_f16(fill_uniform(p, ~(k * 4 + s)));
                 blk[p.scale_off[s]] = (uint8_t)bits;
                 blk[p.scale_off[s] + 1] = (uint8_t)(bits >> 8);
             }

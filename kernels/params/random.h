@@ -5,13 +5,7 @@
 #ifndef MLXN_PARAMS_RANDOM_H
 #define MLXN_PARAMS_RANDOM_H
 
-#include <stdint.h>
-
-#ifdef __CUDACC__
-#define MLXN__HD __host__ __device__
-#else
-#define MLXN__HD
-#endif
+#include "params/half.h"
 
 /* Plain dtypes: element i = lo + (hi - lo) * u(seed, i), u in [0, 1).
  * Integer dtypes (u32, i32, u8): random bits. Block dtypes: every byte of

@@ -12,7 +12,7 @@
  * larger magnitude is represented exactly.
  */
 #include "core/internal.h"
-#include "cpu/cpu_math.h"
+#include "params/half.h"
 #include "ops/quant_ref.h"
 #include "params/quant.h"
 

@@ -1,34 +1,46 @@
 /*
- * cpu_math.h: scalar helpers for CPU kernels: f16 and bf16 conversions
- * (round to nearest even, as the GPU's conversions), loads by dtype.
+ * params/half.h: f16 and bf16 conversions by integer arithmetic (round to
+ * nearest even, as the GPU's conversion instructions), for host and device
+ * code alike. The CPU kernels use them for every conversion; CUDA kernels
+ * use them where the bits must match the CPU's by construction (random
+ * fills), and where nvcc 13.0 miscompiles the hardware conversion: storing
+ * the low byte of a __float2half_rn result with a byte store writes 0 on
+ * sm_90 (found on the H200 in fill_random_blocks; a 16-bit store of the
+ * same value is right).
  */
-#ifndef MLXN_CPU_MATH_H
-#define MLXN_CPU_MATH_H
+#ifndef MLXN_PARAMS_HALF_H
+#define MLXN_PARAMS_HALF_H
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-static inline float mlxn__f32_from_bits(uint32_t u)
+#ifdef __CUDACC__
+#define MLXN__HD __host__ __device__
+#else
+#define MLXN__HD
+#endif
+
+static inline MLXN__HD float mlxn__f32_from_bits(uint32_t u)
 {
     float f;
     memcpy(&f, &u, 4);
     return f;
 }
 
-static inline uint32_t mlxn__f32_bits(float f)
+static inline MLXN__HD uint32_t mlxn__f32_bits(float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
     return u;
 }
 
-static inline float mlxn__bf16_to_f32(uint16_t h)
+static inline MLXN__HD float mlxn__bf16_to_f32(uint16_t h)
 {
     return mlxn__f32_from_bits((uint32_t)h << 16);
 }
 
-static inline uint16_t mlxn__f32_to_bf16(float f)
+static inline MLXN__HD uint16_t mlxn__f32_to_bf16(float f)
 {
     uint32_t u = mlxn__f32_bits(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep it quiet */
@@ -37,7 +49,7 @@ static inline uint16_t mlxn__f32_to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
-static inline float mlxn__f16_to_f32(uint16_t h)
+static inline MLXN__HD float mlxn__f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
@@ -52,7 +64,7 @@ static inline float mlxn__f16_to_f32(uint16_t h)
     return mlxn__f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
 }
 
-static inline uint16_t mlxn__f32_to_f16(float f)
+static inline MLXN__HD uint16_t mlxn__f32_to_f16(float f)
 {
     uint32_t u = mlxn__f32_bits(f);
     uint32_t sign = (u >> 16) & 0x8000u;
@@ -70,4 +82,4 @@ static inline uint16_t mlxn__f32_to_f16(float f)
     return (uint16_t)(sign | ((rounded - 0x38000000u) >> 13));
 }
 
-#endif /* MLXN_CPU_MATH_H */
+#endif /* MLXN_PARAMS_HALF_H */
