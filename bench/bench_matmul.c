@@ -2,7 +2,7 @@
  * bench_matmul.c: matrix products at m = 1 (decode) and m = 512 (prefill)
  * on the CUDA backend.
  *
- *   bench_matmul [--quick] [--sweep]
+ *   bench_matmul [--quick] [--sweep] [--format NAME] [--decode]
  *
  * Decode: for each format and shape (n x k), enough copies of W to exceed
  * twice the L2 are rotated through; 200 back-to-back products are captured
@@ -12,7 +12,9 @@
  * Achieved GB/s counts weight bytes + x + out, and is compared with the
  * read bandwidth measured in the same run by debug_read_bw (a read-only
  * xor reduction over 2 GiB, 16-byte streaming loads). --sweep also times
- * the matvec kernels with 1, 2 and 4 rows per warp.
+ * the matvec kernels with 1, 2 and 4 rows per warp. --format runs only the
+ * decode rows of one format (its name as printed: "q4_0", "mlx4 g64", ...);
+ * --decode skips the prefill section.
  *
  * SwiGLU: the fused gate/up product at m = 1 on 14336 x 4096 weights.
  *
@@ -307,7 +309,7 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     CHECK_ST(mlxn_encoder_dispatch(enc, &d));
 }
 
-static void decode_bench(double bw, int sweep, int quick)
+static void decode_bench(double bw, int sweep, int quick, const char *only)
 {
     static const int64_t shapes[5][2] = {
         {4096, 4096}, {1024, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
@@ -321,7 +323,7 @@ static void decode_bench(double bw, int sweep, int quick)
     int n_fmts = (int)(sizeof FMTS / sizeof FMTS[0]);
     for (int fi = 0; fi < n_fmts; fi++)
         for (int si = 0; si < 5; si++) {
-            if (quick && si != 2)
+            if ((quick && si != 2) || (only && strcmp(only, FMTS[fi].name)))
                 continue;
             mv_ctx c;
             memset(&c, 0, sizeof c);
@@ -506,14 +508,19 @@ static void prefill_bench(int quick)
 
 int main(int argc, char **argv)
 {
-    int sweep = 0, quick = 0;
+    int sweep = 0, quick = 0, decode_only = 0;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--sweep"))
+        if (!strcmp(argv[i], "--sweep")) {
             sweep = 1;
-        else if (!strcmp(argv[i], "--quick"))
+        } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
-        else {
-            printf("usage: %s [--quick] [--sweep]\n", argv[0]);
+        } else if (!strcmp(argv[i], "--decode")) {
+            decode_only = 1;
+        } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            only = argv[++i];
+        } else {
+            printf("usage: %s [--quick] [--sweep] [--format NAME] [--decode]\n", argv[0]);
             return 2;
         }
     }
@@ -535,9 +542,10 @@ int main(int argc, char **argv)
     printf("# bench_matmul on %s\n", mlxn_device_name(dev));
     double bw = read_bandwidth();
     printf("\nread bandwidth (debug_read_bw, 2 GiB, median of 9): %.0f GB/s\n", bw);
-    decode_bench(bw, sweep, quick);
+    decode_bench(bw, sweep, quick, only);
     swiglu_bench(bw);
-    prefill_bench(quick);
+    if (!decode_only)
+        prefill_bench(quick);
     mlxn_device_destroy(dev);
     return 0;
 }
