@@ -348,6 +348,27 @@ mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x,
                                   mlxn_buffer *out);
 
 
+/* The RMS norm of mlxn_op_rms_norm folded into a product:
+ *   mlxn_op_norm_matmul:        out = rms_norm(x, norm_w, eps) @ W^T
+ *   mlxn_op_norm_matmul_swiglu: out = silu(n @ Wg^T) * (n @ Wu^T),
+ *                               n = rms_norm(x, norm_w, eps)
+ * One kernel where the int8-activation kernels run (m = 1, 4-bit affine
+ * weights, norm_w f32, 16-byte aligned x and norm_w; see matvec_exact in
+ * mlxn_device_params): every block normalises x (sum of squares in
+ * float64, as the CPU's rms_norm) before rounding it to 8 bits, so the
+ * norm costs no launch of its own. Otherwise mlxn_op_rms_norm writes
+ * `norm` and the product reads it. norm: f32 scratch with x's element
+ * count, overlapping neither x nor out; its contents afterwards are
+ * unspecified. Shapes and the other arguments as mlxn_op_rms_norm and
+ * mlxn_op_matmul / mlxn_op_matmul_swiglu (no add). */
+mlxn_status mlxn_op_norm_matmul(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
+                                float eps, mlxn_buffer *norm, const mlxn_weight *w,
+                                mlxn_buffer *out);
+mlxn_status mlxn_op_norm_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
+                                       float eps, mlxn_buffer *norm,
+                                       const mlxn_weight *w_gate, const mlxn_weight *w_up,
+                                       mlxn_buffer *out);
+
 /* ---- quantization: reference quantizers and dequantization -------------- */
 
 /* Host-side reference quantizers (no device needed). GGUF rows follow

@@ -66,7 +66,8 @@ TEST(kern_ops_reject_bad_arguments_without_effect)
 /* One row of x with 4-bit affine weights runs the int8-activation kernel
  * unless the device asks for exact products (matvec_exact); a symmetric
  * weight (biases NULL) takes the same path; misaligned x takes the f32
- * one. The kernel chosen is read from the per-kernel dispatch counters. */
+ * one; mlxn_op_norm_matmul is that one kernel, or the norm op and the f32
+ * kernel. The kernel chosen is read from the per-kernel dispatch counters. */
 TEST(matvec_x8_choice_and_matvec_exact)
 {
     for (int exact = 0; exact < 2; exact++) {
@@ -96,6 +97,19 @@ TEST(matvec_x8_choice_and_matvec_exact)
         REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
         CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_mlx4") == (exact ? 0u : 1u));
         CHECK(mlxn_device_kernel_dispatches(dev, "matvec_mlx4") == (exact ? 2u : 1u));
+        /* the norm folds into the int8 kernel; else the norm op runs */
+        mlxn_buffer *nw = tensor(dev, MLXN_DTYPE_F32, 1, 64, 0, 0);
+        mlxn_buffer *scratch = tensor(dev, MLXN_DTYPE_F32, 2, 1, 64, 0);
+        mlxn_device_reset_counters(dev);
+        REQUIRE_OK(mlxn_op_norm_matmul(enc, xa, nw, 1e-5f, scratch, &w, out));
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_mlx4") == (exact ? 0u : 1u));
+        CHECK(mlxn_device_kernel_dispatches(dev, "rms_norm_mul_f32") == (exact ? 1u : 0u));
+        CHECK(mlxn_op_norm_matmul(enc, xa, nw, 1e-5f, xa, &w, out) == MLXN_ERR_INVALID_ARG);
+        CHECK(mlxn_op_norm_matmul(enc, xa, NULL, 1e-5f, scratch, &w, out) ==
+              MLXN_ERR_INVALID_ARG);
+        mlxn_buffer_destroy(nw);
+        mlxn_buffer_destroy(scratch);
         mlxn_encoder_destroy(enc);
         mlxn_buffer_destroy(x);
         mlxn_buffer_destroy(xv);

@@ -1,7 +1,8 @@
 /*
  * matvec_x8.c: CPU twins of matvec_x8_mlx4 and matvec_swiglu_x8_mlx4: one
  * f32 row x rounded to 8 bits per block of 32 values (the rule and
- * helpers of kernels/params/matmul.h, so the codes equal the GPU's), exact
+ * helpers of kernels/params/matmul.h, so the codes equal the GPU's; with
+ * MLXN_MM_NORM x is RMS-normalised first), exact
  * integer dot products per block with 4-bit affine (or symmetric) weights,
  * scaled and summed in f32.
  */
@@ -15,12 +16,14 @@
 
 typedef struct x8_job {
     const float *x;           /* (1, k) */
+    const float *nw;          /* (k) norm weight (MLXN_MM_NORM) */
     const uint32_t *w[2];     /* (n, k / 8) */
     const uint16_t *s[2], *b[2];
     int n_w;
     const float *add;         /* (1, n) or NULL */
     float *out;               /* (1, n) */
     mlxn_matmul_params p;
+    float *xn;                /* (k) x normalised (MLXN_MM_NORM) */
     int8_t *q;                /* x^ codes in element order */
     float *d;                 /* per block */
     int *isum;                /* per block */
@@ -31,11 +34,25 @@ static float sb_f32(uint16_t h, int bf16)
     return bf16 ? mlxn__bf16_to_f32(h) : mlxn__f16_to_f32(h);
 }
 
+/* x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i], as rms_norm's CPU kernel
+ * (kernels/cpu/elementwise.c) computes it. */
+static void normalise_x(x8_job *j)
+{
+    const uint32_t k = j->p.k;
+    double ss = 0;
+    for (uint32_t i = 0; i < k; i++)
+        ss += (double)j->x[i] * j->x[i];
+    float inv = (float)(1.0 / sqrt(ss / k + j->p.eps));
+    for (uint32_t i = 0; i < k; i++)
+        j->xn[i] = j->x[i] * inv * j->nw[i];
+}
+
 static void quantize_x(x8_job *j)
 {
     const uint32_t nb = j->p.k / 32;
+    const float *x = j->xn ? j->xn : j->x;
     for (uint32_t b = 0; b < nb; b++) {
-        const float *xb = j->x + (size_t)b * 32;
+        const float *xb = x + (size_t)b * 32;
         uint32_t amax = 0;
         for (int i = 0; i < 32; i++) {
             uint32_t u;
@@ -97,19 +114,24 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
     j->q = malloc((size_t)j->p.k + 1);
     j->d = malloc(sizeof *j->d * nb + 1);
     j->isum = malloc(sizeof *j->isum * nb + 1);
-    if (j->q && j->d && j->isum) {
+    const int norm = (j->p.flags & MLXN_MM_NORM) != 0;
+    j->xn = norm ? malloc(sizeof *j->xn * j->p.k + 1) : NULL;
+    if (j->q && j->d && j->isum && (!norm || j->xn)) {
+        if (norm)
+            normalise_x(j);
         quantize_x(j);
         mlxn__cpu_parallel_for(ctx, j->p.n, 1 + (1 << 16) / (1 + (int64_t)j->p.k * j->n_w),
                                x8_range, j);
     } else {
         mlxn__cpu_fail(ctx, "matvec_x8: out of memory for x (k = %u)", j->p.k);
     }
+    free(j->xn);
     free(j->q);
     free(j->d);
     free(j->isum);
 }
 
-/* args: x, w, scales, biases, add, out, params */
+/* args: x, w, scales, biases, add, out, nw, params */
 MLXN_CPU_KERNEL(matvec_x8_mlx4)
 {
     x8_job j;
@@ -119,13 +141,14 @@ MLXN_CPU_KERNEL(matvec_x8_mlx4)
     j.w[0] = MLXN_ARG_PTR(const uint32_t, 1);
     j.s[0] = MLXN_ARG_PTR(const uint16_t, 2);
     j.b[0] = MLXN_ARG_PTR(const uint16_t, 3);
-    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 6);
-    j.add = (j.p.flags & MLXN_MM_ADD) ? MLXN_ARG_PTR(const float, 4) : NULL;
     j.out = MLXN_ARG_PTR(float, 5);
+    j.nw = MLXN_ARG_PTR(const float, 6);
+    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 7);
+    j.add = (j.p.flags & MLXN_MM_ADD) ? MLXN_ARG_PTR(const float, 4) : NULL;
     x8_run(ctx, &j);
 }
 
-/* args: x, wg, sg, bg, wu, su, bu, out, params */
+/* args: x, wg, sg, bg, wu, su, bu, out, nw, params */
 MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4)
 {
     x8_job j;
@@ -138,6 +161,7 @@ MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4)
         j.b[w] = MLXN_ARG_PTR(const uint16_t, 3 + 3 * w);
     }
     j.out = MLXN_ARG_PTR(float, 7);
-    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 8);
+    j.nw = MLXN_ARG_PTR(const float, 8);
+    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 9);
     x8_run(ctx, &j);
 }

@@ -21,7 +21,11 @@
 
 /* Steps (16-byte words per row per lane) loaded before any is used:
  * about 8 words in flight per lane whatever the rows per warp. */
+#ifdef MLXN_X8_U
+template <int R> struct x8_unroll { static const int value = MLXN_X8_U; };
+#else
 template <int R> struct x8_unroll { static const int value = R >= 4 ? 2 : 4; };
+#endif
 
 __device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16) { return bf16 ? bf2f(h) : h2f(h); }
 
@@ -55,25 +59,55 @@ __device__ __forceinline__ void x8_quantize4(float4 v, uint32_t e, unsigned mask
     }
 }
 
+/* 1 / sqrt(mean(x^2) + eps) for MLXN_MM_NORM, by the whole block: the sum
+ * of squares in float64 (each square exact), so the f32 result is the
+ * CPU kernels' (kernels/cpu/elementwise.c) whatever the order of the sum. */
+__device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float eps)
+{
+    __shared__ double red[32];
+    const float4 *x4 = (const float4 *)x;
+    double ss = 0.0;
+    for (uint32_t i = threadIdx.x; i < k / 4; i += blockDim.x) {
+        float4 v = x4[i];
+        ss += (double)v.x * v.x + (double)v.y * v.y + (double)v.z * v.z + (double)v.w * v.w;
+    }
+#pragma unroll
+    for (int o = 16; o; o >>= 1)
+        ss += __shfl_xor_sync(~0u, ss, o);
+    if (threadIdx.x % 32 == 0)
+        red[threadIdx.x / 32] = ss;
+    __syncthreads();
+    double t = 0.0;
+    for (uint32_t w = 0; w < blockDim.x / 32; w++)
+        t += red[w];
+    return (float)(1.0 / sqrt(t / k + (double)eps));
+}
+
 /* x (k f32, 16-byte aligned) -> sq (k int8 in mlxn_x8_pos order), sd (d
  * per block), si (isum per block), by the whole block: each thread loads
- * X8_QLOADS float4 before rounding any, so the loads overlap. */
-__device__ __forceinline__ void x8_quantize(const float *x, uint32_t k, int8_t *sq, float *sd,
-                                            int *si)
+ * X8_QLOADS float4 before rounding any, so the loads overlap. With nw, x
+ * is first normalised: x[i] * inv * nw[i] (MLXN_MM_NORM). */
+__device__ __forceinline__ void x8_quantize(const float *x, const float *nw, float inv,
+                                            uint32_t k, int8_t *sq, float *sd, int *si)
 {
-    const float4 *x4 = (const float4 *)x;
+    const float4 *x4 = (const float4 *)x, *n4w = (const float4 *)nw;
     const uint32_t n4 = k / 4, nt = blockDim.x;
     for (uint32_t base = 0; base < n4; base += nt * X8_QLOADS) {
-        float4 v[X8_QLOADS];
+        float4 v[X8_QLOADS], g[X8_QLOADS];
 #pragma unroll
         for (int j = 0; j < X8_QLOADS; j++) {
             uint32_t i = base + j * nt + threadIdx.x;
             v[j] = i < n4 ? x4[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+            if (nw)
+                g[j] = i < n4 ? n4w[i] : make_float4(0.f, 0.f, 0.f, 0.f);
         }
 #pragma unroll
         for (int j = 0; j < X8_QLOADS; j++) {
             uint32_t i = base + j * nt + threadIdx.x;
             unsigned mask = __ballot_sync(~0u, i < n4);
+            if (nw)
+                v[j] = make_float4(v[j].x * inv * g[j].x, v[j].y * inv * g[j].y,
+                                   v[j].z * inv * g[j].z, v[j].w * inv * g[j].w);
             if (i < n4)
                 x8_quantize4(v[j], 4 * i, mask, sq, sd, si);
         }
@@ -225,8 +259,8 @@ __device__ __forceinline__ void x8_group(const x8_w *wt, uint32_t row0, const in
 }
 
 template <int R, int NW>
-__device__ __forceinline__ void x8_run(const float *x, const x8_w *wt, const float *add, float *out,
-                                       const mlxn_matmul_params &p)
+__device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8_w *wt,
+                                       const float *add, float *out, const mlxn_matmul_params &p)
 {
     extern __shared__ __align__(16) unsigned char x8_smem[];
     int8_t *sq = (int8_t *)x8_smem;
@@ -243,33 +277,38 @@ __device__ __forceinline__ void x8_run(const float *x, const x8_w *wt, const flo
     }
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-    x8_quantize(x, p.k, sq, sd, si);
+    const bool norm = p.flags & MLXN_MM_NORM;
+    const float inv = norm ? x8_rms_inv(x, p.k, p.eps) : 1.0f;
+    x8_quantize(x, norm ? nw : 0, inv, p.k, sq, sd, si);
     __syncthreads();
     for (uint32_t grp = blockIdx.x; grp < groups; grp += gridDim.x)
         x8_group<R, NW>(wt, (grp * X8_WARPS + warp) * R, sq, sd, si, add, out, p);
 }
 
 template <int NW>
-__device__ __forceinline__ void x8_dispatch(const float *x, const x8_w *wt, const float *add, float *out,
+__device__ __forceinline__ void x8_dispatch(const float *x, const float *nw, const x8_w *wt,
+                                            const float *add, float *out,
                                             const mlxn_matmul_params &p)
 {
     switch (p.rows_per_warp) {
-    case 4: x8_run<4, NW>(x, wt, add, out, p); break;
-    case 2: x8_run<2, NW>(x, wt, add, out, p); break;
-    default: x8_run<1, NW>(x, wt, add, out, p); break;
+    case 4: x8_run<4, NW>(x, nw, wt, add, out, p); break;
+    case 2: x8_run<2, NW>(x, nw, wt, add, out, p); break;
+    default: x8_run<1, NW>(x, nw, wt, add, out, p); break;
     }
 }
 
-/* args: x, w, scales, biases, add, out, params (the layout of matvec_mlx4) */
-MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 256, 2)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, mlxn_matmul_params p)
+/* args: x, w, scales, biases, add, out, nw, params (matvec_mlx4's layout
+ * with the norm weight nw before params; nw is read only with MLXN_MM_NORM) */
+MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 256, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
-    x8_dispatch<1>(x, wt, add, out, p);
+    x8_dispatch<1>(x, nw, wt, add, out, p);
 }
 
-/* args: x, wg, sg, bg, wu, su, bu, out, params (the layout of matvec_swiglu_mlx4) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 256, 2)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, mlxn_matmul_params p)
+/* args: x, wg, sg, bg, wu, su, bu, out, nw, params (matvec_swiglu_mlx4's
+ * layout with the norm weight nw before params) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 256, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8_dispatch<2>(x, wt, 0, out, p);
+    x8_dispatch<2>(x, nw, wt, 0, out, p);
 }

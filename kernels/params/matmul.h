@@ -25,7 +25,11 @@ enum {
     MLXN_MM_OUT_BF16 = 1u << 3,   /* dequant_*: bf16 output (else f32) */
     /* MLX affine without biases: w = s * (q - 2^(bits-1)) (GGUF Q4_0
      * repacked at load); the biases slot holds the scales again. */
-    MLXN_MM_SYMMETRIC = 1u << 4
+    MLXN_MM_SYMMETRIC = 1u << 4,
+    /* matvec_x8_*: x is first RMS-normalised with the f32 weight nw
+     * (x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i], the sum of squares in
+     * float64 as rms_norm's CPU kernel) and then rounded to 8 bits. */
+    MLXN_MM_NORM = 1u << 5
 };
 
 /* Rows of x above which ops use the prefill path instead of matvec. */
@@ -75,8 +79,14 @@ static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
  * - 8 isum). The product computed is x^ @ W^T for x^ = d * q. */
 #define MLXN_X8_MAX_K 36864u
 /* Blocks of matvec_x8_* per SM that the op launches at most (the kernels
- * are grid-stride; 2 blocks of 256 threads always fit). */
+ * are grid-stride), and the blocks per SM their launch bounds guarantee
+ * room for (registers). Build-time tunables (-D...). */
+#ifndef MLXN_X8_BLOCKS_PER_SM
 #define MLXN_X8_BLOCKS_PER_SM 2u /* x (1.25 bytes per element) fits 48 KiB of shared memory */
+#endif
+#ifndef MLXN_X8_MIN_BLOCKS
+#define MLXN_X8_MIN_BLOCKS 2
+#endif
 
 static inline MLXN_HOST_DEVICE float mlxn_x8_f32(uint32_t bits)
 {
@@ -141,6 +151,8 @@ typedef struct mlxn_matmul_params {
     uint32_t group_size; /* MLX affine: 32, 64 or 128 */
     uint32_t rows_per_warp; /* CUDA matvec: rows per warp (1, 2 or 4) */
     uint64_t row_bytes;  /* bytes of one row of W (w buffer) */
+    float eps;           /* MLXN_MM_NORM: the norm's epsilon */
+    uint32_t pad_;
 } mlxn_matmul_params;
 
 #endif /* MLXN_PARAMS_MATMUL_H */

@@ -3,14 +3,16 @@
  * API, and evaluation of token chunks. One step for m tokens:
  *
  *   x = embed(ids)
- *   per layer:  n = rms_norm(x) * attn_norm
+ *   per layer:  n = rms_norm(x) * attn_norm         folded into the next
  *               q, k, v = n @ Wqkv^T (+ bias)    one product when m == 1
  *               q, k = rms_norm per head (Qwen3)
  *               q = rope(q); cache[pos..] = rope(k), v     (one fused kernel)
  *               x += attention(q, cache) @ Wo^T
- *               n = rms_norm(x) * ffn_norm
+ *               n = rms_norm(x) * ffn_norm          folded into the next
  *               x += (silu(n @ Wg^T) * (n @ Wu^T)) @ Wd^T
  *   logits = (rms_norm(x) * output_norm) @ Wout^T   (last row, or all)
+ * "Folded": mlxn_op_norm_matmul*, one kernel where the int8-activation
+ * kernels run (m = 1 with 4-bit weights), else the norm op and the product.
  *
  * Per-token values (ids, positions, the start position) live in device
  * buffers, so the decode step can be recorded once and replayed.
@@ -25,14 +27,15 @@ static mlxn_status encode_layer(mlxn_model *m, const mlxn__layer *L, const mlxn_
     const mlxn_model_config *c = &m->cfg;
     mlxn_encoder *e = m->enc;
     mlxn_status st;
-    if ((st = mlxn_op_rms_norm(e, a->x, L->attn_norm, c->rms_eps, a->norm)))
-        return st;
     if (a->m == 1 && L->wqkv.w) {
-        if ((st = mlxn_op_matmul(e, a->norm, &L->wqkv, NULL, a->qkv)))
+        if ((st = mlxn_op_norm_matmul(e, a->x, L->attn_norm, c->rms_eps, a->norm, &L->wqkv,
+                                      a->qkv)))
             return st;
         if (L->bqkv && (st = mlxn_op_add(e, a->qkv, L->bqkv, a->qkv)))
             return st;
     } else {
+        if ((st = mlxn_op_rms_norm(e, a->x, L->attn_norm, c->rms_eps, a->norm)))
+            return st;
         if ((st = mlxn_op_matmul(e, a->norm, &L->wq, NULL, a->q2)) ||
             (st = mlxn_op_matmul(e, a->norm, &L->wk, NULL, a->k2)) ||
             (st = mlxn_op_matmul(e, a->norm, &L->wv, NULL, a->v2)))
@@ -60,8 +63,8 @@ static mlxn_status encode_layer(mlxn_model *m, const mlxn__layer *L, const mlxn_
     if ((st = mlxn_op_attention(e, a->q, L->k_cache, L->v_cache, m->pos_buf, &ap, m->scratch,
                                 a->attn)) ||
         (st = mlxn_op_matmul(e, a->attn2, &L->wo, a->x, a->x)) ||
-        (st = mlxn_op_rms_norm(e, a->x, L->ffn_norm, c->rms_eps, a->norm)) ||
-        (st = mlxn_op_matmul_swiglu(e, a->norm, &L->w_gate, &L->w_up, a->ffn)) ||
+        (st = mlxn_op_norm_matmul_swiglu(e, a->x, L->ffn_norm, c->rms_eps, a->norm, &L->w_gate,
+                                         &L->w_up, a->ffn)) ||
         (st = mlxn_op_matmul(e, a->ffn, &L->w_down, a->x, a->x)))
         return st;
     return MLXN_OK;
@@ -76,14 +79,11 @@ mlxn_status mlxn__encode_forward(mlxn_model *m, const mlxn__acts *a, mlxn_buffer
         st = encode_layer(m, &m->layers[l], a);
     if (st != MLXN_OK)
         return st;
-    if (logits_all) {
-        if ((st = mlxn_op_rms_norm(e, a->x, m->output_norm, c->rms_eps, a->norm)))
-            return st;
-        return mlxn_op_matmul(e, a->norm, &m->output, NULL, logits_all);
-    }
-    if ((st = mlxn_op_rms_norm(e, a->x_last, m->output_norm, c->rms_eps, a->norm_last)))
-        return st;
-    return mlxn_op_matmul(e, a->norm_last, &m->output, NULL, a->logits);
+    if (logits_all)
+        return mlxn_op_norm_matmul(e, a->x, m->output_norm, c->rms_eps, a->norm, &m->output,
+                                   logits_all);
+    return mlxn_op_norm_matmul(e, a->x_last, m->output_norm, c->rms_eps, a->norm_last,
+                               &m->output, a->logits);
 }
 
 /* Evaluate one chunk of n tokens at m->pos. Inputs are written with plain

@@ -1,6 +1,6 @@
 /*
- * matmul.c: the matrix-product ops (mlxn_op_matmul, mlxn_op_matmul_swiglu)
- * and mlxn_op_dequantize: weight validation, the choice between the
+ * matmul.c: the matrix-product ops (mlxn_op_matmul, mlxn_op_matmul_swiglu,
+ * their RMS-norm forms mlxn_op_norm_matmul*) and mlxn_op_dequantize: weight validation, the choice between the
  * matrix-vector kernels (m <= MLXN_MATVEC_MAX_M), the library GEMM of the
  * prefill path (matmul_prefill.c) and our own tiled kernel (capture mode,
  * no library, the CPU), and launch geometry.
@@ -249,8 +249,27 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_param
     l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
 }
 
+/* An RMS norm folded into the product (mlxn_op_norm_matmul*): the f32
+ * weight of k elements; only the int8-activation kernels take one. */
+typedef struct mm_norm {
+    mlxn_buffer *w;
+    float eps;
+} mm_norm;
+
+/* The int8-activation kernels' norm weight slot: the norm's weight, or x
+ * (not read) without a norm. */
+static void x8_bind_norm(mlxn__op_launch *l, mlxn_matmul_params *p, const mm_norm *nrm,
+                         mlxn_buffer *x)
+{
+    mlxn__op_buf(l, nrm ? nrm->w : x, 1, 0);
+    if (nrm) {
+        p->flags |= MLXN_MM_NORM;
+        p->eps = nrm->eps;
+    }
+}
+
 static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
-                          mlxn_buffer *add, mlxn_buffer *out, int64_t m)
+                          mlxn_buffer *add, mlxn_buffer *out, int64_t m, const mm_norm *nrm)
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, d, x, m);
@@ -267,16 +286,19 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__mm_bind_weight(&l, d);
     mlxn__op_buf(&l, add ? add : out, add != NULL, 0);
     mlxn__op_buf(&l, out, 0, 1);
-    if (x8)
+    if (x8) {
+        x8_bind_norm(&l, &p, nrm, x);
         x8_geometry(enc, &l, &p, d, 1);
-    else
+    } else {
         matvec_geometry(&l, &p, d, 1);
+    }
     mlxn__op_bytes(&l, &p, sizeof p);
     return mlxn__op_encode(enc, &l);
 }
 
 static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *g,
-                                 const mlxn__mm_w *u, mlxn_buffer *out, int64_t m)
+                                 const mlxn__mm_w *u, mlxn_buffer *out, int64_t m,
+                                 const mm_norm *nrm)
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, g, x, m) && use_x8(enc, u, x, m);
@@ -291,10 +313,12 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__mm_bind_weight(&l, g);
     mlxn__mm_bind_weight(&l, u);
     mlxn__op_buf(&l, out, 0, 1);
-    if (x8)
+    if (x8) {
+        x8_bind_norm(&l, &p, nrm, x);
         x8_geometry(enc, &l, &p, g, 2);
-    else
+    } else {
         matvec_geometry(&l, &p, g, 2);
+    }
     mlxn__op_bytes(&l, &p, sizeof p);
     return mlxn__op_encode(enc, &l);
 }
@@ -353,21 +377,47 @@ mlxn_status mlxn__mm_swiglu_join(mlxn_encoder *enc, mlxn_buffer *gu, int64_t m, 
 }
 
 /* ---- the ops --------------------------------------------------------------------------- */
+static mlxn_status check_matmul(mlxn_encoder *enc, const char *op, mlxn_buffer *x,
+                                const mlxn_weight *w, mlxn_buffer *add, mlxn_buffer *out,
+                                mlxn__mm_w *d, int64_t *m)
+{
+    if (!enc)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
+    mlxn_status st = mlxn__mm_check_weight(enc, op, "w", w, d);
+    return st != MLXN_OK ? st : check_io(enc, op, d, x, add, out, m);
+}
+
+static mlxn_status check_swiglu(mlxn_encoder *enc, const char *op, mlxn_buffer *x,
+                                const mlxn_weight *w_gate, const mlxn_weight *w_up,
+                                mlxn_buffer *out, mlxn__mm_w *g, mlxn__mm_w *u, int64_t *m)
+{
+    if (!enc)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
+    mlxn_status st = mlxn__mm_check_weight(enc, op, "w_gate", w_gate, g);
+    if (st == MLXN_OK)
+        st = mlxn__mm_check_weight(enc, op, "w_up", w_up, u);
+    if (st == MLXN_OK)
+        st = check_io(enc, op, g, x, NULL, out, m);
+    if (st != MLXN_OK)
+        return st;
+    if (strcmp(g->fmt, u->fmt) || g->n != u->n || g->k != u->k || g->bits != u->bits ||
+        g->group_size != u->group_size || g->scale_bf16 != u->scale_bf16 ||
+        g->symmetric != u->symmetric || w_gate->w->dtype != w_up->w->dtype)
+        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
+                          "%s: w_gate and w_up differ in format or shape", op);
+    return MLXN_OK;
+}
+
 mlxn_status mlxn_op_matmul(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight *w,
                            mlxn_buffer *add, mlxn_buffer *out)
 {
-    const char *op = "matmul";
-    if (!enc)
-        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
     mlxn__mm_w d;
     int64_t m;
-    mlxn_status st = mlxn__mm_check_weight(enc, op, "w", w, &d);
-    if (st == MLXN_OK)
-        st = check_io(enc, op, &d, x, add, out, &m);
+    mlxn_status st = check_matmul(enc, "matmul", x, w, add, out, &d, &m);
     if (st != MLXN_OK)
         return st;
     if (m <= MLXN_MATVEC_MAX_M)
-        return matvec(enc, x, &d, add, out, m);
+        return matvec(enc, x, &d, add, out, m, NULL);
     if (mlxn__encoder_gemm_available(enc)) {
         mlxn__prefill pf = {x, &d, NULL, add, out, m};
         return mlxn__mm_prefill_gemm(enc, &pf);
@@ -378,31 +428,19 @@ mlxn_status mlxn_op_matmul(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight 
 mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight *w_gate,
                                   const mlxn_weight *w_up, mlxn_buffer *out)
 {
-    const char *op = "matmul_swiglu";
-    if (!enc)
-        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
-    mlxn_device *dev = mlxn_encoder_device(enc);
     mlxn__mm_w g, u;
     int64_t m;
-    mlxn_status st = mlxn__mm_check_weight(enc, op, "w_gate", w_gate, &g);
-    if (st == MLXN_OK)
-        st = mlxn__mm_check_weight(enc, op, "w_up", w_up, &u);
-    if (st == MLXN_OK)
-        st = check_io(enc, op, &g, x, NULL, out, &m);
+    mlxn_status st = check_swiglu(enc, "matmul_swiglu", x, w_gate, w_up, out, &g, &u, &m);
     if (st != MLXN_OK)
         return st;
-    if (strcmp(g.fmt, u.fmt) || g.n != u.n || g.k != u.k || g.bits != u.bits ||
-        g.group_size != u.group_size || g.scale_bf16 != u.scale_bf16 || g.symmetric != u.symmetric ||
-        w_gate->w->dtype != w_up->w->dtype)
-        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG,
-                          "%s: w_gate and w_up differ in format or shape", op);
     if (m <= MLXN_MATVEC_MAX_M)
-        return matvec_swiglu(enc, x, &g, &u, out, m);
+        return matvec_swiglu(enc, x, &g, &u, out, m, NULL);
     if (mlxn__encoder_gemm_available(enc)) {
         mlxn__prefill pf = {x, &g, &u, NULL, out, m};
         return mlxn__mm_prefill_gemm(enc, &pf);
     }
     /* gate and up side by side in a workspace, then the join. */
+    mlxn_device *dev = mlxn_encoder_device(enc);
     mlxn_buffer *gu;
     size_t row = (size_t)g.n * sizeof(float);
     if ((st = mlxn__workspace_get(dev, enc->queue, MM_WS_GU, (size_t)m * 2 * row, &gu)) !=
@@ -412,6 +450,71 @@ mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_
         (st = tiled(enc, x, &u, NULL, gu, row, m, (uint32_t)(2 * g.n))) != MLXN_OK)
         return st;
     return mlxn__mm_swiglu_join(enc, gu, m, g.n, out);
+}
+
+/* Whether the norm runs inside the int8-activation kernel (use_x8 for
+ * every weight, norm_w f32 with k elements, 16-byte aligned); otherwise
+ * the norm op writes `norm` and the product reads it. */
+static mlxn_status norm_args(mlxn_encoder *enc, const char *op, mlxn_buffer *x,
+                             mlxn_buffer *norm_w, mlxn_buffer *norm)
+{
+    if (!norm_w)
+        return fail(enc, op, "is NULL", "norm_w");
+    if (!norm)
+        return fail(enc, op, "is NULL (the scratch of the separate norm)", "norm");
+    if (overlaps(norm, x))
+        return fail(enc, op, "overlaps x", "norm");
+    return mlxn__op_check_elems(enc, op, "x", x, "norm", norm);
+}
+
+static int norm_fuses(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *x,
+                      mlxn_buffer *norm_w, int64_t m)
+{
+    return use_x8(enc, d, x, m) && norm_w->dtype == MLXN_DTYPE_F32 &&
+           mlxn_buffer_elems(norm_w) == d->k && mlxn__buffer_addr(norm_w, 0) % 16 == 0;
+}
+
+mlxn_status mlxn_op_norm_matmul(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
+                                float eps, mlxn_buffer *norm, const mlxn_weight *w,
+                                mlxn_buffer *out)
+{
+    const char *op = "norm_matmul";
+    mlxn__mm_w d;
+    int64_t m;
+    mlxn_status st = check_matmul(enc, op, x, w, NULL, out, &d, &m);
+    if (st == MLXN_OK)
+        st = norm_args(enc, op, x, norm_w, norm);
+    if (st != MLXN_OK)
+        return st;
+    if (norm_fuses(enc, &d, x, norm_w, m)) {
+        mm_norm nrm = {norm_w, eps};
+        return matvec(enc, x, &d, NULL, out, m, &nrm);
+    }
+    if ((st = mlxn_op_rms_norm(enc, x, norm_w, eps, norm)) != MLXN_OK)
+        return st;
+    return mlxn_op_matmul(enc, norm, w, NULL, out);
+}
+
+mlxn_status mlxn_op_norm_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
+                                       float eps, mlxn_buffer *norm,
+                                       const mlxn_weight *w_gate, const mlxn_weight *w_up,
+                                       mlxn_buffer *out)
+{
+    const char *op = "norm_matmul_swiglu";
+    mlxn__mm_w g, u;
+    int64_t m;
+    mlxn_status st = check_swiglu(enc, op, x, w_gate, w_up, out, &g, &u, &m);
+    if (st == MLXN_OK)
+        st = norm_args(enc, op, x, norm_w, norm);
+    if (st != MLXN_OK)
+        return st;
+    if (norm_fuses(enc, &g, x, norm_w, m) && norm_fuses(enc, &u, x, norm_w, m)) {
+        mm_norm nrm = {norm_w, eps};
+        return matvec_swiglu(enc, x, &g, &u, out, m, &nrm);
+    }
+    if ((st = mlxn_op_rms_norm(enc, x, norm_w, eps, norm)) != MLXN_OK)
+        return st;
+    return mlxn_op_matmul_swiglu(enc, norm, w_gate, w_up, out);
 }
 
 /* ---- dequantization on the device ------------------------------------------------------- */

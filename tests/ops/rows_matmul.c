@@ -27,7 +27,26 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { MODE_PLAIN, MODE_ADD, MODE_ADD_ALIAS, MODE_SWIGLU };
+/* NORM, NORM_SWIGLU: mlxn_op_norm_matmul, mlxn_op_norm_matmul_swiglu */
+enum { MODE_PLAIN, MODE_ADD, MODE_ADD_ALIAS, MODE_SWIGLU, MODE_NORM, MODE_NORM_SWIGLU };
+
+static int is_swiglu(int mode) { return mode == MODE_SWIGLU || mode == MODE_NORM_SWIGLU; }
+static int is_norm(int mode) { return mode == MODE_NORM || mode == MODE_NORM_SWIGLU; }
+
+/* Each row of x normalised as rms_norm's CPU kernel computes it (sum of
+ * squares in float64, the scale and the product in f32). */
+static void norm_rows(const float *x, const float *w, int64_t m, int64_t k, float eps,
+                      float *xn)
+{
+    for (int64_t i = 0; i < m; i++) {
+        double ss = 0;
+        for (int64_t t = 0; t < k; t++)
+            ss += (double)x[i * k + t] * x[i * k + t];
+        float inv = (float)(1.0 / sqrt(ss / (double)k + eps));
+        for (int64_t t = 0; t < k; t++)
+            xn[i * k + t] = x[i * k + t] * inv * w[t];
+    }
+}
 
 /* A weight format of the table. */
 typedef struct fmt_desc {
@@ -176,9 +195,11 @@ static void run_mm(ot_ctx *c, const optest_row *r)
 {
     const fmt_desc *f = &FMTS[r->i[0]];
     const int64_t m = r->i[1], n = r->i[2], k = r->i[3];
-    const int mode = (int)r->i[4], n_w = mode == MODE_SWIGLU ? 2 : 1;
+    const int mode = (int)r->i[4], n_w = is_swiglu(mode) ? 2 : 1;
     const size_t off = (size_t)r->i[7];
+    const float eps = 1e-5f;
     float *x = ot_rand(c, m * k, -1.0f, 1.0f, MLXN_DTYPE_F32);
+    float *nw = is_norm(mode) ? ot_rand(c, k, 0.5f, 1.5f, MLXN_DTYPE_F32) : NULL;
     host_w hw[2];
     memset(hw, 0, sizeof hw);
     for (int w = 0; w < n_w; w++)
@@ -186,7 +207,7 @@ static void run_mm(ot_ctx *c, const optest_row *r)
     float *add = mode == MODE_ADD || mode == MODE_ADD_ALIAS
                      ? ot_rand(c, m * n, -1.0f, 1.0f, MLXN_DTYPE_F32)
                      : NULL;
-    if (!x || !hw[0].deq || !hw[n_w - 1].deq)
+    if (!x || !hw[0].deq || !hw[n_w - 1].deq || (is_norm(mode) && !nw))
         return;
     if (ot_dev(c)) {
         mlxn_buffer *views[8] = {0};
@@ -217,11 +238,22 @@ static void run_mm(ot_ctx *c, const optest_row *r)
             badd = ot_in(c, MLXN_DTYPE_F32, 2, so, add);
         if (mode == MODE_ADD_ALIAS && out)
             OT_OK(c, mlxn_buffer_write(out, 0, add, (size_t)(m * n) * sizeof *add));
-        if (out && bx && wt[0].w && wt[n_w - 1].w) {
+        mlxn_buffer *bnw = NULL, *bnorm = NULL;
+        if (is_norm(mode)) {
+            int64_t sk[1] = {k};
+            bnw = ot_in(c, MLXN_DTYPE_F32, 1, sk, nw);
+            bnorm = ot_out(c, MLXN_DTYPE_F32, 2, sx);
+        }
+        if (out && bx && wt[0].w && wt[n_w - 1].w && (!is_norm(mode) || (bnw && bnorm))) {
             mlxn_encoder *enc = ot_enc(c);
             if (r->i[5])
                 OT_OK(c, mlxn_encoder_start_capture(enc));
-            if (mode == MODE_SWIGLU)
+            if (mode == MODE_NORM)
+                OT_OK(c, mlxn_op_norm_matmul(enc, bx, bnw, eps, bnorm, &wt[0], out));
+            else if (mode == MODE_NORM_SWIGLU)
+                OT_OK(c, mlxn_op_norm_matmul_swiglu(enc, bx, bnw, eps, bnorm, &wt[0], &wt[1],
+                                                    out));
+            else if (mode == MODE_SWIGLU)
                 OT_OK(c, mlxn_op_matmul_swiglu(enc, bx, &wt[0], &wt[1], out));
             else
                 OT_OK(c, mlxn_op_matmul(enc, bx, &wt[0],
@@ -242,6 +274,8 @@ static void run_mm(ot_ctx *c, const optest_row *r)
     double *ref = ot_doubles(c, m * n), *xr = ot_doubles(c, m * k);
     if (!ref || !xr)
         return;
+    if (is_norm(mode))
+        norm_rows(x, nw, m, k, eps, x); /* x is this row's own copy */
     for (int64_t i = 0; i < m * k; i++)
         xr[i] = x[i];
     if (r->i[6])
@@ -252,7 +286,7 @@ static void run_mm(ot_ctx *c, const optest_row *r)
             for (int w = 0; w < n_w; w++)
                 for (int64_t t = 0; t < k; t++)
                     d[w] += (double)hw[w].deq[j * k + t] * xr[i * k + t];
-            ref[i * n + j] = mode == MODE_SWIGLU ? silu(d[0]) * d[1]
+            ref[i * n + j] = is_swiglu(mode) ? silu(d[0]) * d[1]
                              : add               ? d[0] + add[i * n + j]
                                                  : d[0];
         }
@@ -281,10 +315,11 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
     /* one row of x with 4-bit affine weights on 16-byte aligned rows: the
      * int8-activation kernels (src/ops/matmul.c use_x8) */
     const int x8 = m == 1 && f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && off % 16 == 0;
-    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, mode == MODE_SWIGLU && m <= 8 ? "_swiglu" : "",
+    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "",
              x8 ? "_x8" : "", f->name);
     r.kernel = kernel_name(kn);
-    static const char *modes[4] = {"", " +add", " +add(out)", " swiglu"};
+    static const char *modes[6] = {"", " +add", " +add(out)", " swiglu", " norm",
+                                   " norm+swiglu"};
     char fname[32];
     if (f->sym)
         snprintf(fname, sizeof fname, "q4_0 as symmetric affine");
@@ -305,7 +340,7 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
     r.i[6] = x8;
     r.i[7] = off;
     int f32_math = m <= 8 || capture;
-    double scale = mode == MODE_SWIGLU ? 15.0 : 1.0;
+    double scale = (is_swiglu(mode) ? 15.0 : 1.0) * (is_norm(mode) ? 3.0 : 1.0);
     r.atol = scale * (f32_math ? 3e-7 * (double)k : 5e-3 * sqrt((double)k));
     r.rtol = scale * (f32_math ? 1e-5 : 1e-2);
     r.nmse = f32_math ? 1e-8 : 1e-4 * scale;
@@ -432,7 +467,18 @@ OPTEST_ROWS(matmul)
         add_mm_row(fi, 1, 1031, k_big, MODE_PLAIN, 0, 0);
         add_mm_row(fi, 2, 2081, k_one, MODE_ADD, 0, 0);
         add_mm_row(fi, 1, 2085, k_big, MODE_PLAIN, 0, 36);
+        /* the norm folded into the product (int8-activation kernels for
+         * 4-bit weights at m = 1, else the norm op and the product) */
+        add_mm_row(fi, 1, 33, k_big, MODE_NORM, 0, 0);
+        add_mm_row(fi, 3, 33, k_big, MODE_NORM, 0, 0);
+        add_mm_row(fi, 1, 7, k_big, MODE_NORM_SWIGLU, 0, 0);
+        add_mm_row(fi, 33, 7, k_one, MODE_NORM_SWIGLU, 0, 0);
+        add_mm_row(fi, 1, 33, k_big, MODE_NORM, 1, 0);
+        add_mm_row(fi, 1, 33, k_big, MODE_NORM, 0, 36);
         if (f->dtype == MLXN_DTYPE_U32 && f->bits == 4) {
+            add_mm_row(fi, 1, 1031, 4224, MODE_NORM, 0, 0);
+            add_mm_row(fi, 1, 263, 4224, MODE_NORM_SWIGLU, 0, 0);
+            add_mm_row(fi, 1, 4100, 4096, MODE_NORM, 0, 0);
             /* int8-activation kernels: several steps of 128 blocks of 32
              * with a partial last step; two rows per warp at n >= 8192. */
             add_mm_row(fi, 1, 1031, 4224, MODE_PLAIN, 0, 0);
