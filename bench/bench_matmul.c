@@ -287,6 +287,8 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     }
     args[na++] = mlxn_arg_buffer(c->out);
     args[na++] = mlxn_arg_buffer(c->out);
+    if (strstr(c->kname, "_x8_"))
+        args[na++] = mlxn_arg_buffer(c->x); /* the norm weight slot, not read */
     args[na++] = mlxn_arg_bytes(&mp, sizeof mp);
     mlxn_dispatch d;
     memset(&d, 0, sizeof d);
@@ -298,8 +300,8 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     d.shared_bytes = MLXN_MATVEC_WARPS * MLXN_MATVEC_STAGES * mp.rows_per_warp *
                      mlxn_matvec_stage_bytes(chunk * mlxn_matvec_units(chunk));
     if (strstr(c->kname, "_x8_")) { /* geometry of src/ops/matmul.c x8_geometry */
-        rows = 8 * mp.rows_per_warp;
-        d.block = (mlxn_dim3){256, 1, 1};
+        rows = MLXN_X8_WARPS * mp.rows_per_warp;
+        d.block = (mlxn_dim3){32 * MLXN_X8_WARPS, 1, 1};
         d.shared_bytes = (uint32_t)c->k + (uint32_t)(c->k / 32) * 8u;
     }
     d.grid = (mlxn_dim3){(uint32_t)((c->n + rows - 1) / rows), 1, 1};

@@ -6,9 +6,9 @@
  * 16-byte word (32 codes) of each of its rows per step and forms the
  * block's integer dot product with 8 __dp4a.
  *
- * Layout: a block rounds x once, then takes groups of 8 * rows_per_warp
- * rows, grid-stride (the op launches about as many blocks as fit on the
- * GPU at once); warp w owns rows_per_warp consecutive rows of a group;
+ * Layout: a block (MLXN_X8_WARPS warps) rounds x once, then takes groups
+ * of MLXN_X8_WARPS * rows_per_warp rows, grid-stride (the op launches one
+ * block per SM); warp w owns rows_per_warp consecutive rows of a group;
  * lane l takes the blocks of 32 elements l, l + 32, ... of each row, so a
  * warp reads 512 contiguous bytes of a row per step. Before waiting for its
  * predecessor (griddepcontrol.wait) a block only prefetches its first
@@ -17,7 +17,7 @@
  */
 #include "quant.cuh"
 
-#define X8_WARPS 8
+#define X8_WARPS MLXN_X8_WARPS
 
 /* Steps (16-byte words per row per lane) loaded before any is used:
  * about 8 words in flight per lane whatever the rows per warp. */
@@ -29,7 +29,9 @@ template <int R> struct x8_unroll { static const int value = R >= 4 ? 2 : 4; };
 
 __device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16) { return bf16 ? bf2f(h) : h2f(h); }
 
-#define X8_QLOADS 4 /* 16-byte loads of x in flight per thread */
+#ifndef X8_QLOADS
+#define X8_QLOADS 2 /* 16-byte loads of x in flight per thread */
+#endif
 
 /* 4 values of x (elements 4t .. 4t+3 of a block, t = lane % 8) rounded:
  * the 8 lanes of the block reduce with `mask` (every lane of the warp
@@ -299,7 +301,7 @@ __device__ __forceinline__ void x8_dispatch(const float *x, const float *nw, con
 
 /* args: x, w, scales, biases, add, out, nw, params (matvec_mlx4's layout
  * with the norm weight nw before params; nw is read only with MLXN_MM_NORM) */
-MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 256, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
     x8_dispatch<1>(x, nw, wt, add, out, p);
@@ -307,7 +309,7 @@ MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 256, MLXN_X8_MIN_BLOCKS)(const float *x, con
 
 /* args: x, wg, sg, bg, wu, su, bu, out, nw, params (matvec_swiglu_mlx4's
  * layout with the norm weight nw before params) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 256, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
     x8_dispatch<2>(x, nw, wt, 0, out, p);

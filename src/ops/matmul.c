@@ -232,20 +232,26 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
            mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }
 
-/* Rows per warp of matvec_x8_* (bench_matmul --sweep on an H200): one
- * below 2048 rows (more warps in flight), else two; the SwiGLU product
- * keeps one (two weights' registers). At most MLXN_X8_BLOCKS_PER_SM
- * blocks per SM, the best of 1 to 4 at every shape. */
+/* Rows per warp of matvec_x8_* (end-to-end tg128 and bench_matmul on an
+ * H200): one below 2048 rows (more warps in flight), two below 8192, four
+ * above; the SwiGLU product keeps one (two weights' registers). One block
+ * of 16 warps per SM (kernels/params/matmul.h). */
+#ifndef MLXN_X8_R_SWIGLU
+#define MLXN_X8_R_SWIGLU 1
+#endif
+#ifndef MLXN_X8_R_BIG
+#define MLXN_X8_R_BIG 4
+#endif
 static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_params *p,
                         const mlxn__mm_w *d, int n_w)
 {
-    uint32_t r = n_w == 2 || d->n < 2048 ? 1 : 2;
+    uint32_t r = n_w == 2 ? MLXN_X8_R_SWIGLU : d->n < 2048 ? 1 : d->n < 8192 ? 2 : MLXN_X8_R_BIG;
     p->rows_per_warp = r;
-    uint64_t rows_per_block = 8u * r, groups = (d->n + rows_per_block - 1) / rows_per_block;
+    uint64_t rows_per_block = MLXN_X8_WARPS * r, groups = (d->n + rows_per_block - 1) / rows_per_block;
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
                    MLXN_X8_BLOCKS_PER_SM;
     l->grid.x = (uint32_t)(cap < groups ? cap : groups);
-    l->block.x = 256;
+    l->block.x = 32 * MLXN_X8_WARPS;
     l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
 }
 
