@@ -1,7 +1,7 @@
 /*
  * matmul.c: the matrix-product ops (mlxn_op_matmul, mlxn_op_matmul_swiglu,
- * their RMS-norm forms mlxn_op_norm_matmul*) and mlxn_op_dequantize: weight validation, the choice between the
- * matrix-vector kernels (m <= MLXN_MATVEC_MAX_M), the library GEMM of the
+ * their RMS-norm forms mlxn_op_norm_matmul*) and mlxn_op_dequantize:
+ * weight validation, the choice between the matrix-vector kernels (m <= MLXN_MATVEC_MAX_M), the library GEMM of the
  * prefill path (matmul_prefill.c) and our own tiled kernel (capture mode,
  * no library, the CPU), and launch geometry.
  */
@@ -247,7 +247,8 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_param
 {
     uint32_t r = n_w == 2 ? MLXN_X8_R_SWIGLU : d->n < 2048 ? 1 : d->n < 8192 ? 2 : MLXN_X8_R_BIG;
     p->rows_per_warp = r;
-    uint64_t rows_per_block = MLXN_X8_WARPS * r, groups = (d->n + rows_per_block - 1) / rows_per_block;
+    uint64_t rows_per_block = MLXN_X8_WARPS * r;
+    uint64_t groups = (d->n + rows_per_block - 1) / rows_per_block;
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
                    MLXN_X8_BLOCKS_PER_SM;
     l->grid.x = (uint32_t)(cap < groups ? cap : groups);
