@@ -1,9 +1,10 @@
 /*
  * matmul.c: the matrix-product ops (mlxn_op_matmul, mlxn_op_matmul_swiglu,
  * their RMS-norm forms mlxn_op_norm_matmul*) and mlxn_op_dequantize:
- * weight validation, the choice between the matrix-vector kernels (m <= MLXN_MATVEC_MAX_M), the library GEMM of the
- * prefill path (matmul_prefill.c) and our own tiled kernel (capture mode,
- * no library, the CPU), and launch geometry.
+ * weight validation, the choice between the matrix-vector kernels
+ * (m <= MLXN_MATVEC_MAX_M), the library GEMM of the prefill path
+ * (matmul_prefill.c) and our own tiled kernel (capture mode, no library,
+ * the CPU), and launch geometry.
  */
 #include "graph/encoder.h"
 #include "graph/encoder_gemm.h"
