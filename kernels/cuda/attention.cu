@@ -11,7 +11,9 @@
  * attention), keeping an online softmax per head. It writes the chunk's
  * unnormalised output, maximum and sum of exponentials to scratch; the
  * last block of each row to finish rescales and sums the chunks into the
- * output (dec_finish in attention_common.cuh). f16 caches use tensor
+ * output (dec_finish in attention_common.cuh); when one split holds every
+ * key, the f16 kernels write the output from the block's merge instead of
+ * a round trip through scratch. f16 caches use tensor
  * cores: up to 16 heads are the rows of an m16n8k16 tile and each warp
  * owns 16 keys of every 64-key tile with its own softmax state (merged
  * through shared memory at the end). f32 caches use CUDA cores.
@@ -236,8 +238,8 @@ __device__ void dec_body_f32(const dec_job &j, const float *q, const T *kc, cons
  * merge through shared memory at the end. */
 template <int D, int STAGES>
 __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
-                             const __half *vc, float *scratch, const mlxn_attn_kparams &p,
-                             unsigned char *smem)
+                             const __half *vc, float *scratch, float *out,
+                             const mlxn_attn_kparams &p, unsigned char *smem)
 {
     constexpr int TK = MLXN_ATTN_DECODE_TK_F16, ROWH = D + 8, ROWB = 2 * ROWH, NTO = D / 8;
     unsigned char *tiles = smem;                                /* STAGES x {K, V} x (TK, ROWB) */
@@ -388,6 +390,10 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
             acc += sw * ow[(w * 16 + r) * D + d];
             l += sw * lw[w * 16 + r];
         }
+        if (j.active == 1) { /* the only split: out directly, as dec_finish would */
+            out[(uint64_t)(h0 + r) * D + d] = l > 0.0f ? acc / l : 0.0f;
+            continue;
+        }
         uint64_t at = (uint64_t)(h0 + r) * p.n_splits + split;
         so[at * D + d] = acc;
         if (d == 0) {
@@ -409,10 +415,15 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
     dec_job j;
     if (!dec_setup(j, posp, p))
         return;
-    if (j.c0 < j.c1)
-        dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, p, smem);
-    else
+    if (j.c0 < j.c1) {
+        dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, out, p, smem);
+        if (j.active == 1)
+            return; /* the body wrote out */
+    } else if (j.active == 1) {
+        return; /* an empty split beside the only one: nothing to count */
+    } else {
         dec_empty(j, scratch, p);
+    }
     /* batches of 16 cost about 200 registers: only where shared memory
      * allows one block per multiprocessor anyway (head_dim >= 128) */
     dec_finish<(D >= 128 ? 16 : 8)>(j, scratch, out, p);

@@ -56,7 +56,9 @@ typedef struct mlxn_attn_kparams {
 /* Decode: keys per split at least this many. */
 #define MLXN_ATTN_MIN_SPLIT_KEYS 32
 /* Fewest keys a decode split takes (one 64-key tile). */
+#ifndef MLXN_ATTN_MIN_CHUNK_KEYS
 #define MLXN_ATTN_MIN_CHUNK_KEYS 64
+#endif
 /* Decode: arrival counters at the start of the scratch, one per grid row
  * (n_kv_heads * head_batches rows at most). Zero between calls. */
 #define MLXN_ATTN_COUNTERS 1024
