@@ -36,7 +36,7 @@ static void add_norm_rows(void *arg, int64_t begin, int64_t end)
             j->sum[o + i] = s;
             ss += (double)s * s;
         }
-        float inv = (float)(1.0 / sqrt(ss / n + j->p.eps));
+        float inv = mlxn__rms_scale(ss, n, j->p.eps);
         for (uint32_t i = 0; i < n; i++)
             j->norm[o + i] = j->sum[o + i] * inv * load_w(j->w, j->wtype, i);
     }

@@ -100,7 +100,7 @@ static void norm_rows(void *arg, int64_t begin, int64_t end)
         double ss = 0;
         for (uint32_t i = 0; i < n; i++)
             ss += (double)x[i] * x[i];
-        float inv = (float)(1.0 / sqrt(ss / n + j->p.eps));
+        float inv = mlxn__rms_scale(ss, n, j->p.eps);
         for (uint32_t i = 0; i < n; i++)
             o[i] = x[i] * inv * (j->w ? load(j->w, j->wtype, i) : 1.0f);
     }

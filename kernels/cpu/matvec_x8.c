@@ -7,7 +7,7 @@
  * scaled and summed in f32.
  */
 #include "cpu/cpu_kernel.h"
-#include "params/half.h"
+#include "params/elementwise.h"
 #include "params/matmul.h"
 
 #include <math.h>
@@ -35,14 +35,14 @@ static float sb_f32(uint16_t h, int bf16)
 }
 
 /* x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i], as rms_norm's CPU kernel
- * (kernels/cpu/elementwise.c) computes it. */
+ * (kernels/cpu/elementwise.c) computes it (mlxn__rms_scale). */
 static void normalise_x(x8_job *j)
 {
     const uint32_t k = j->p.k;
     double ss = 0;
     for (uint32_t i = 0; i < k; i++)
         ss += (double)j->x[i] * j->x[i];
-    float inv = (float)(1.0 / sqrt(ss / k + j->p.eps));
+    float inv = mlxn__rms_scale(ss, k, j->p.eps);
     for (uint32_t i = 0; i < k; i++)
         j->xn[i] = j->x[i] * inv * j->nw[i];
 }

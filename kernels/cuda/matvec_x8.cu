@@ -16,6 +16,7 @@
  * stale data even when the predecessor writes the weights.
  */
 #include "quant.cuh"
+#include "params/elementwise.h"
 
 #define X8_WARPS MLXN_X8_WARPS
 
@@ -82,7 +83,7 @@ __device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float ep
     double t = 0.0;
     for (uint32_t w = 0; w < blockDim.x / 32; w++)
         t += red[w];
-    return (float)(1.0 / sqrt(t / k + (double)eps));
+    return mlxn__rms_scale(t, k, eps);
 }
 
 /* x (k f32, 16-byte aligned) -> sq (k int8 in mlxn_x8_pos order), sd (d

@@ -5,6 +5,8 @@
 #ifndef MLXN_PARAMS_ELEMENTWISE_H
 #define MLXN_PARAMS_ELEMENTWISE_H
 
+#include "params/half.h"
+
 #include <stdint.h>
 
 /* add / mul: out[i] = a[i] op b[i % nb]; scale: out[i] = a[i] * scale. */
@@ -23,5 +25,13 @@ typedef struct mlxn_norm_params {
     float eps;
     uint32_t pad;
 } mlxn_norm_params;
+
+/* The RMS scale 1 / sqrt(ss / n + eps) of a row whose sum of squares ss
+ * was taken in float64: one rule for the CPU norm kernels and for the
+ * norm folded into matvec_x8_* (CUDA and CPU), so they agree exactly. */
+static inline MLXN__HD float mlxn__rms_scale(double ss, uint32_t n, float eps)
+{
+    return (float)(1.0 / sqrt(ss / n + (double)eps));
+}
 
 #endif /* MLXN_PARAMS_ELEMENTWISE_H */

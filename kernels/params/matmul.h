@@ -16,6 +16,8 @@
 #ifndef MLXN_PARAMS_MATMUL_H
 #define MLXN_PARAMS_MATMUL_H
 
+#include "params/half.h"
+
 #include <stdint.h>
 
 enum {
@@ -45,13 +47,7 @@ enum {
 #define MLXN_MATVEC_CHUNK 256
 #define MLXN_MATVEC_STAGES 3
 
-#ifdef __CUDACC__
-#define MLXN_HOST_DEVICE __host__ __device__
-#else
-#define MLXN_HOST_DEVICE
-#endif
-
-static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_stage_bytes(uint32_t chunk_bytes)
+static inline MLXN__HD uint32_t mlxn_matvec_stage_bytes(uint32_t chunk_bytes)
 {
     return (chunk_bytes + 15u) / 16u * 16u + 16u;
 }
@@ -59,7 +55,7 @@ static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_stage_bytes(uint32_t chunk_b
 /* Chunk length in units of MLXN_MATVEC_CHUNK elements for a format whose
  * MLXN_MATVEC_CHUNK elements take `bytes` bytes: the largest power of two
  * up to 8 with a chunk of at most 2 KiB. */
-static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
+static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 {
     uint32_t u = 8;
     while (u > 1 && u * bytes > 2048u)
@@ -94,39 +90,26 @@ static inline MLXN_HOST_DEVICE uint32_t mlxn_matvec_units(uint32_t bytes)
 #define MLXN_X8_WARPS 16 /* warps per block */
 #endif
 
-static inline MLXN_HOST_DEVICE float mlxn_x8_f32(uint32_t bits)
-{
-#ifdef __CUDA_ARCH__
-    return __uint_as_float(bits);
-#else
-    union {
-        uint32_t u;
-        float f;
-    } v = {bits};
-    return v.f;
-#endif
-}
-
 /* The scale d of a block whose largest |x| has the f32 bits amax_bits;
  * *inv = the multiplier of x before rounding. */
-static inline MLXN_HOST_DEVICE float mlxn_x8_scale(uint32_t amax_bits, float *inv)
+static inline MLXN__HD float mlxn_x8_scale(uint32_t amax_bits, float *inv)
 {
     if (amax_bits >= 0x7f800000u) { /* Inf or NaN */
         *inv = 0.0f;
-        return mlxn_x8_f32(amax_bits);
+        return mlxn__f32_from_bits(amax_bits);
     }
     if (amax_bits < 0x0d800000u) { /* below 2^-100 */
         *inv = 0.0f;
         return 0.0f;
     }
-    float d = mlxn_x8_f32(amax_bits) / 127.0f;
+    float d = mlxn__f32_from_bits(amax_bits) / 127.0f;
     *inv = 1.0f / d;
     return d;
 }
 
 /* rne(v) of v = x * inv (|v| <= 127 after rounding; 0 for the NaN of an
  * Inf times 0). */
-static inline MLXN_HOST_DEVICE int mlxn_x8_round(float v)
+static inline MLXN__HD int mlxn_x8_round(float v)
 {
 #ifdef __CUDA_ARCH__
     return __float2int_rn(v);
@@ -138,7 +121,7 @@ static inline MLXN_HOST_DEVICE int mlxn_x8_round(float v)
 /* Where element i (0..31) of a block sits among the block's 32 int8
  * codes: within each 8, even elements first (the low nibbles of the bytes
  * of a 4-bit word), then odd ones. */
-static inline MLXN_HOST_DEVICE uint32_t mlxn_x8_pos(uint32_t i)
+static inline MLXN__HD uint32_t mlxn_x8_pos(uint32_t i)
 {
     uint32_t j = i & 7u;
     return (i & ~7u) + ((j & 1u) ? 4u + j / 2u : j / 2u);
