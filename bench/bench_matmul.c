@@ -12,7 +12,8 @@
  * Achieved GB/s counts weight bytes + x + out, and is compared with the
  * read bandwidth measured in the same run by debug_read_bw (a read-only
  * xor reduction over 2 GiB, 16-byte streaming loads). --sweep also times
- * the matvec kernels with 1, 2 and 4 rows per warp. --format runs only the
+ * the matvec kernels with 1, 2 and 4 rows per warp (matvec_x8_* with 1-4
+ * blocks per SM). --format runs only the
  * decode rows of one format (its name as printed: "q4_0", "mlx4 g64", ...);
  * --decode skips the prefill section.
  *
@@ -300,7 +301,7 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     d.shared_bytes = MLXN_MATVEC_WARPS * MLXN_MATVEC_STAGES * mp.rows_per_warp *
                      mlxn_matvec_stage_bytes(chunk * mlxn_matvec_units(chunk));
     if (strstr(c->kname, "_x8_")) { /* geometry of src/ops/matmul.c x8_geometry */
-        rows = MLXN_X8_WARPS * mp.rows_per_warp;
+        rows = MLXN_X8_WARPS;
         d.block = (mlxn_dim3){32 * MLXN_X8_WARPS, 1, 1};
         d.shared_bytes = (uint32_t)c->k + (uint32_t)(c->k / 32) * 8u;
     }
@@ -358,16 +359,18 @@ static void decode_bench(double bw, int sweep, int quick, const char *only)
                 c.kname = kn;
                 for (int r = 1; r <= 4; r *= 2) {
                     c.rows_per_warp = r;
-                    printf(" %.2f |", time_graph(enc_mv, &c, 200, 9));
+                    if (strstr(kn, "_x8_")) /* splits rows evenly, no R */
+                        printf(" - |");
+                    else
+                        printf(" %.2f |", time_graph(enc_mv, &c, 200, 9));
                 }
+                c.rows_per_warp = 1;
                 if (strstr(kn, "_x8_")) { /* grid-stride: blocks per SM */
-                    printf(" x8 R,blocks/SM:");
-                    for (int r = 1; r <= 4; r *= 2)
-                        for (int g = 1; g <= 4; g++) {
-                            c.rows_per_warp = r;
-                            c.grid = g * info.multiprocessors;
-                            printf(" %d,%d=%.2f", r, g, time_graph(enc_mv, &c, 200, 9));
-                        }
+                    printf(" x8 blocks/SM:");
+                    for (int g = 1; g <= 4; g++) {
+                        c.grid = g * info.multiprocessors;
+                        printf(" %d=%.2f", g, time_graph(enc_mv, &c, 200, 9));
+                    }
                     c.grid = 0;
                 }
             }

@@ -6,32 +6,27 @@
  * 16-byte word (32 codes) of each of its rows per step and forms the
  * block's integer dot product with 8 __dp4a.
  *
- * Layout: a block (MLXN_X8_WARPS warps) rounds x once, then takes groups
- * of MLXN_X8_WARPS * rows_per_warp rows, grid-stride (the op launches one
- * block per SM); warp w owns rows_per_warp consecutive rows of a group;
- * lane l takes the blocks of 32 elements l, l + 32, ... of each row, so a
- * warp reads 512 contiguous bytes of a row per step. Before waiting for its
- * predecessor (griddepcontrol.wait) a block only prefetches its first
- * weight bytes into L2: L2 is the point of coherence, so this cannot see
- * stale data even when the predecessor writes the weights.
+ * Layout: warp w of the grid's W warps takes rows w, w + W, ... (x8_run);
+ * each block rounds x once into shared memory; a warp streams its rows as
+ * one sequence of chunks through S register stages, lane l taking the
+ * 16-byte words l, l + 32, ... of each row (a warp reads 512 contiguous
+ * bytes of a row per word step). Before waiting for its predecessor
+ * (griddepcontrol.wait) a block only prefetches its first weight bytes
+ * into L2: L2 is the point of coherence, so this cannot see stale data
+ * even when the predecessor writes the weights.
  */
 #include "quant.cuh"
 #include "params/elementwise.h"
 
 #define X8_WARPS MLXN_X8_WARPS
 
-/* Steps (16-byte words per row per lane) loaded before any is used:
- * about 8 words in flight per lane whatever the rows per warp. */
-#ifdef MLXN_X8_U
-template <int R> struct x8_unroll { static const int value = MLXN_X8_U; };
-#else
-template <int R> struct x8_unroll { static const int value = R >= 4 ? 2 : 4; };
-#endif
-
 __device__ __forceinline__ float x8_h2f(uint16_t h, bool bf16) { return bf16 ? bf2f(h) : h2f(h); }
 
+/* 16-byte loads of x in flight per thread. 8 (k = 14336 in one round)
+ * made that product 0.45 us faster alone but tg128 1.6% slower on an
+ * H200 (more registers in every product); 4 was slower too. */
 #ifndef X8_QLOADS
-#define X8_QLOADS 2 /* 16-byte loads of x in flight per thread */
+#define X8_QLOADS 2
 #endif
 
 /* 4 values of x (elements 4t .. 4t+3 of a block, t = lane % 8) rounded:
@@ -62,50 +57,72 @@ __device__ __forceinline__ void x8_quantize4(float4 v, uint32_t e, unsigned mask
     }
 }
 
-/* 1 / sqrt(mean(x^2) + eps) for MLXN_MM_NORM, by the whole block: the sum
- * of squares in float64 (each square exact), so the f32 result is the
- * CPU kernels' (kernels/cpu/elementwise.c) whatever the order of the sum. */
-__device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float eps)
+/* The block's sum of a per-thread double (every thread gets it); the
+ * f32 RMS scale from it is the CPU kernels' (kernels/cpu/elementwise.c)
+ * whatever the order of the sum, as each square is exact in double. */
+__device__ __forceinline__ double x8_block_sum(double v)
 {
     __shared__ double red[32];
-    const float4 *x4 = (const float4 *)x;
-    double ss = 0.0;
-    for (uint32_t i = threadIdx.x; i < k / 4; i += blockDim.x) {
-        float4 v = x4[i];
-        ss += (double)v.x * v.x + (double)v.y * v.y + (double)v.z * v.z + (double)v.w * v.w;
-    }
 #pragma unroll
     for (int o = 16; o; o >>= 1)
-        ss += __shfl_xor_sync(~0u, ss, o);
+        v += __shfl_xor_sync(~0u, v, o);
     if (threadIdx.x % 32 == 0)
-        red[threadIdx.x / 32] = ss;
+        red[threadIdx.x / 32] = v;
     __syncthreads();
     double t = 0.0;
     for (uint32_t w = 0; w < blockDim.x / 32; w++)
         t += red[w];
-    return mlxn__rms_scale(t, k, eps);
+    return t;
+}
+
+__device__ __forceinline__ double x8_sq(float4 v)
+{
+    return (double)v.x * v.x + (double)v.y * v.y + (double)v.z * v.z + (double)v.w * v.w;
+}
+
+/* 1 / sqrt(mean(x^2) + eps) for MLXN_MM_NORM, by the whole block, reading
+ * x (the two-pass path, for x longer than one round of loads). */
+__device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float eps)
+{
+    const float4 *x4 = (const float4 *)x;
+    double ss = 0.0;
+    for (uint32_t i = threadIdx.x; i < k / 4; i += blockDim.x)
+        ss += x8_sq(x4[i]);
+    return mlxn__rms_scale(x8_block_sum(ss), k, eps);
 }
 
 /* x (k f32, 16-byte aligned) -> sq (k int8 in mlxn_x8_pos order), sd (d
  * per block), si (isum per block), by the whole block: each thread loads
- * X8_QLOADS float4 before rounding any, so the loads overlap. With nw, x
- * is first normalised: x[i] * inv * nw[i] (MLXN_MM_NORM). */
-__device__ __forceinline__ void x8_quantize(const float *x, const float *nw, float inv,
+ * QL float4 before rounding any, so the loads overlap. With nw
+ * (MLXN_MM_NORM), x is first normalised: x[i] * inv * nw[i]; when one
+ * round of loads holds all of x, the sum of squares comes from those
+ * registers (x is read once), else from a pass of its own first. */
+template <int QL>
+__device__ __forceinline__ void x8_quantize(const float *x, const float *nw, float eps,
                                             uint32_t k, int8_t *sq, float *sd, int *si)
 {
     const float4 *x4 = (const float4 *)x, *n4w = (const float4 *)nw;
     const uint32_t n4 = k / 4, nt = blockDim.x;
-    for (uint32_t base = 0; base < n4; base += nt * X8_QLOADS) {
-        float4 v[X8_QLOADS], g[X8_QLOADS];
+    const bool one_round = n4 <= nt * QL;
+    float inv = nw && !one_round ? x8_rms_inv(x, k, eps) : 1.0f;
+    for (uint32_t base = 0; base < n4; base += nt * QL) {
+        float4 v[QL], g[QL];
 #pragma unroll
-        for (int j = 0; j < X8_QLOADS; j++) {
+        for (int j = 0; j < QL; j++) {
             uint32_t i = base + j * nt + threadIdx.x;
             v[j] = i < n4 ? x4[i] : make_float4(0.f, 0.f, 0.f, 0.f);
             if (nw)
                 g[j] = i < n4 ? n4w[i] : make_float4(0.f, 0.f, 0.f, 0.f);
         }
+        if (nw && one_round) {
+            double ss = 0.0;
 #pragma unroll
-        for (int j = 0; j < X8_QLOADS; j++) {
+            for (int j = 0; j < QL; j++)
+                ss += x8_sq(v[j]);
+            inv = mlxn__rms_scale(x8_block_sum(ss), k, eps);
+        }
+#pragma unroll
+        for (int j = 0; j < QL; j++) {
             uint32_t i = base + j * nt + threadIdx.x;
             unsigned mask = __ballot_sync(~0u, i < n4);
             if (nw)
@@ -138,130 +155,167 @@ struct x8_w {
     const uint16_t *s, *b;
 };
 
-/* acc[v][r] = dot of row row0 + r of weight v with x^. */
-template <int R, int NW, int U = x8_unroll<R>::value>
-__device__ __forceinline__ void x8_rows(const x8_w *wt, uint32_t row0, const int8_t *sq,
-                                        const float *sd, const int *si,
-                                        const mlxn_matmul_params &p, float acc[NW][R])
+/* One chunk of a warp's stream: U words (each lane's words lane, lane +
+ * 32, ... from the chunk's first word) of one row of each of NW weights,
+ * with their scales and biases. */
+template <int U, int NW> struct x8_stage {
+    uint4 w[U][NW];
+    uint16_t sc[U][NW], bi[U][NW];
+};
+
+/* Where a warp is in its stream: chunk j of row `row` (the row's words
+ * 32 U j, ...). */
+struct x8_cursor {
+    uint32_t row, j;
+};
+
+__device__ __forceinline__ void x8_advance(x8_cursor &c, uint32_t cpr, uint32_t step)
+{
+    if (++c.j == cpr) {
+        c.j = 0;
+        c.row += step;
+    }
+}
+
+template <int U, int NW>
+__device__ __forceinline__ void x8_load(x8_stage<U, NW> &st, const x8_w *wt, x8_cursor c,
+                                        uint32_t row_end, const mlxn_matmul_params &p)
 {
     const uint32_t lane = threadIdx.x % 32, nb = p.k / 32, gpr = p.k / p.group_size;
     const uint32_t gshift = p.group_size == 32 ? 0 : p.group_size == 64 ? 1 : 2;
-    const bool bf16 = p.flags & MLXN_MM_SCALE_BF16, sym = p.flags & MLXN_MM_SYMMETRIC;
+    const bool sym = p.flags & MLXN_MM_SYMMETRIC;
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const uint32_t b = c.j * 32 * U + 32 * u + lane;
+        const uint64_t g = (uint64_t)c.row * gpr + (b >> gshift);
+#pragma unroll
+        for (int v = 0; v < NW; v++) {
+            if (c.row < row_end && b < nb) {
+                st.w[u][v] = __ldg(&wt[v].w[(uint64_t)c.row * nb + b]);
+                st.sc[u][v] = __ldg(&wt[v].s[g]);
+                st.bi[u][v] = sym ? 0 : __ldg(&wt[v].b[g]);
+            } else {
+                st.w[u][v] = make_uint4(0, 0, 0, 0);
+                st.sc[u][v] = st.bi[u][v] = 0;
+            }
+        }
+    }
+}
+
+/* The output of one row from the warp's per-lane sums: silu(gate) * up
+ * with two weights, plus add[row] with MLXN_MM_ADD. */
+template <int NW>
+__device__ __forceinline__ void x8_finish(float acc[NW], uint32_t row, const float *add,
+                                          float *out, const mlxn_matmul_params &p)
+{
 #pragma unroll
     for (int v = 0; v < NW; v++)
 #pragma unroll
-        for (int r = 0; r < R; r++)
-            acc[v][r] = 0.0f;
-    for (uint32_t b0 = 0; b0 < nb; b0 += 32 * U) {
-        uint4 w[U][NW][R];
-        uint16_t sc[U][NW][R], bi[U][NW][R];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const uint32_t b = b0 + 32 * u + lane;
-#pragma unroll
-            for (int v = 0; v < NW; v++)
-#pragma unroll
-                for (int r = 0; r < R; r++) {
-                    const uint64_t row = row0 + r;
-                    const uint64_t g = row * gpr + (b >> gshift);
-                    if (b < nb) {
-                        w[u][v][r] = __ldg(&wt[v].w[row * nb + b]);
-                        sc[u][v][r] = __ldg(&wt[v].s[g]);
-                        bi[u][v][r] = sym ? 0 : __ldg(&wt[v].b[g]);
-                    } else {
-                        w[u][v][r] = make_uint4(0, 0, 0, 0);
-                        sc[u][v][r] = bi[u][v][r] = 0;
-                    }
-                }
-        }
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const uint32_t b = b0 + 32 * u + lane;
-            if (b >= nb)
-                break;
-            const int4 xa = ((const int4 *)sq)[2 * b], xb = ((const int4 *)sq)[2 * b + 1];
-            const float d = sd[b];
-            const int is = si[b];
-#pragma unroll
-            for (int v = 0; v < NW; v++)
-#pragma unroll
-                for (int r = 0; r < R; r++) {
-                    const int dot = x8_dot(w[u][v][r], xa, xb);
-                    const float s = x8_h2f(sc[u][v][r], bf16);
-                    if (sym) {
-                        acc[v][r] = fmaf(s * d, (float)(dot - 8 * is), acc[v][r]);
-                    } else {
-                        acc[v][r] = fmaf(s * d, (float)dot, acc[v][r]);
-                        acc[v][r] = fmaf(x8_h2f(bi[u][v][r], bf16) * d, (float)is, acc[v][r]);
-                    }
-                }
-        }
+        for (int o = 16; o; o >>= 1)
+            acc[v] += __shfl_xor_sync(~0u, acc[v], o);
+    if (threadIdx.x % 32 == 0) {
+        float r = acc[0];
+        if (NW == 2)
+            r = r / (1.0f + __expf(-r)) * acc[NW - 1];
+        else if (p.flags & MLXN_MM_ADD)
+            r += add[row];
+        out[row] = r;
     }
 #pragma unroll
     for (int v = 0; v < NW; v++)
-#pragma unroll
-        for (int r = 0; r < R; r++)
-#pragma unroll
-            for (int o = 16; o; o >>= 1)
-                acc[v][r] += __shfl_xor_sync(~0u, acc[v][r], o);
+        acc[v] = 0.0f;
 }
 
-/* Prefetch the first steps of this warp's rows into L2 (before the
- * predecessor's memory is visible: see the file comment). */
-template <int R, int NW, int U = x8_unroll<R>::value>
-__device__ __forceinline__ void x8_prefetch(const x8_w *wt, uint32_t row0, const mlxn_matmul_params &p)
+/* Adds a loaded chunk to the lane sums; at a row's last chunk, writes
+ * the row. */
+template <int U, int NW>
+__device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor c,
+                                           uint32_t cpr, const int8_t *sq, const float *sd,
+                                           const int *si, float acc[NW], const float *add,
+                                           float *out, const mlxn_matmul_params &p)
 {
     const uint32_t lane = threadIdx.x % 32, nb = p.k / 32;
+    const bool bf16 = p.flags & MLXN_MM_SCALE_BF16, sym = p.flags & MLXN_MM_SYMMETRIC;
 #pragma unroll
-    for (int v = 0; v < NW; v++)
+    for (int u = 0; u < U; u++) {
+        const uint32_t b = c.j * 32 * U + 32 * u + lane;
+        if (b >= nb)
+            break;
+        const int4 xa = ((const int4 *)sq)[2 * b], xb = ((const int4 *)sq)[2 * b + 1];
+        const float d = sd[b];
+        const int is = si[b];
 #pragma unroll
-        for (int r = 0; r < R; r++)
-            for (uint32_t b = lane * 8; b < nb && b < 32 * U; b += 32 * 8)
-                asm volatile("prefetch.global.L2 [%0];" ::"l"(&wt[v].w[(uint64_t)(row0 + r) * nb + b]));
-}
-
-/* The rows row0 .. row0 + R - 1 of one warp (fewer at the end of W). */
-template <int R, int NW>
-__device__ __forceinline__ void x8_group(const x8_w *wt, uint32_t row0, const int8_t *sq,
-                                         const float *sd, const int *si, const float *add,
-                                         float *out, const mlxn_matmul_params &p)
-{
-    const uint32_t lane = threadIdx.x % 32;
-    if (row0 >= p.n)
-        return;
-    float acc[NW][R];
-    if (row0 + R <= p.n) {
-        x8_rows<R, NW>(wt, row0, sq, sd, si, p, acc);
-    } else {
-        /* the last rows of W, one at a time */
-        for (uint32_t r = 0; row0 + r < p.n; r++) {
-            float a1[NW][1];
-            x8_rows<1, NW>(wt, row0 + r, sq, sd, si, p, a1);
-#pragma unroll
-            for (int v = 0; v < NW; v++)
-#pragma unroll
-                for (int rr = 0; rr < R; rr++)
-                    if (rr == (int)r)
-                        acc[v][rr] = a1[v][0];
+        for (int v = 0; v < NW; v++) {
+            const int dot = x8_dot(st.w[u][v], xa, xb);
+            const float s = x8_h2f(st.sc[u][v], bf16);
+            if (sym) {
+                acc[v] = fmaf(s * d, (float)(dot - 8 * is), acc[v]);
+            } else {
+                acc[v] = fmaf(s * d, (float)dot, acc[v]);
+                acc[v] = fmaf(x8_h2f(st.bi[u][v], bf16) * d, (float)is, acc[v]);
+            }
         }
     }
-    if (lane != 0)
-        return;
+    if (c.j == cpr - 1)
+        x8_finish<NW>(acc, c.row, add, out, p);
+}
+
+/* Words per lane per chunk (U) and register stages (S): between
+ * (S - 1) U NW and S U NW 16-byte loads in flight per lane. */
+#ifndef MLXN_X8_U
+#define MLXN_X8_U 2
+#endif
+#ifndef MLXN_X8_S
+#define MLXN_X8_S 4
+#endif
+#ifndef MLXN_X8_U_SWIGLU
+#define MLXN_X8_U_SWIGLU 2
+#endif
+#ifndef MLXN_X8_S_SWIGLU
+#define MLXN_X8_S_SWIGLU 3
+#endif
+
+/* Chunks per warp prefetched into L2 before griddepcontrol.wait: the
+ * block may be resident beside its predecessor (launch bounds leave room
+ * for MLXN_X8_MIN_BLOCKS blocks per SM), so its first weight bytes can be
+ * on their way while the predecessor finishes. */
+#ifndef MLXN_X8_PF
+#define MLXN_X8_PF 1
+#endif
+
+__device__ __forceinline__ void x8_pf_bytes(const void *a, uint32_t bytes)
+{
+    const char *c = (const char *)((uintptr_t)a & ~(uintptr_t)127);
+    const char *e = (const char *)a + bytes;
+    for (c += 128 * (threadIdx.x % 32); c < e; c += 128 * 32)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(c));
+}
+
+/* Prefetch one chunk of the stream (words, scales, biases) into L2. */
+template <int U, int NW>
+__device__ __forceinline__ void x8_prefetch(const x8_w *wt, x8_cursor c, const mlxn_matmul_params &p)
+{
+    const uint32_t nb = p.k / 32, gpr = p.k / p.group_size, b0 = c.j * 32 * U;
+    const uint32_t nw = min(32u * U, nb - b0), wpg = p.group_size / 32;
+    const uint64_t g0 = (uint64_t)c.row * gpr + b0 / wpg;
+    const uint32_t ng = (nw + wpg - 1) / wpg;
 #pragma unroll
-    for (int r = 0; r < R; r++) {
-        const uint32_t row = row0 + r;
-        if (row >= p.n)
-            break;
-        float v = acc[0][r];
-        if (NW == 2)
-            v = v / (1.0f + __expf(-v)) * acc[NW - 1][r];
-        else if (p.flags & MLXN_MM_ADD)
-            v += add[row];
-        out[row] = v;
+    for (int v = 0; v < NW; v++) {
+        x8_pf_bytes(&wt[v].w[(uint64_t)c.row * nb + b0], 16 * nw);
+        x8_pf_bytes(&wt[v].s[g0], 2 * ng);
+        if (!(p.flags & MLXN_MM_SYMMETRIC))
+            x8_pf_bytes(&wt[v].b[g0], 2 * ng);
     }
 }
 
-template <int R, int NW>
+/* Warp w of the grid's W warps owns rows w, w + W, w + 2W, ... (at most
+ * one row more than any other warp; at any moment the grid reads a
+ * contiguous band of W) and streams them as one sequence of chunks
+ * through S register stages: a stage is refilled as soon as it is
+ * consumed, so S - 1 to S chunks are in flight, across row ends too.
+ * (Loading the first S chunks before rounding x measured the same on an
+ * H200: the stages hold too little of a row to cover the rounding.) */
+template <int NW, int U, int S>
 __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8_w *wt,
                                        const float *add, float *out, const mlxn_matmul_params &p)
 {
@@ -269,35 +323,50 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     int8_t *sq = (int8_t *)x8_smem;
     float *sd = (float *)(x8_smem + p.k);
     int *si = (int *)(sd + p.k / 32);
-    const uint32_t warp = threadIdx.x / 32;
-    /* row groups of X8_WARPS * R rows, grid-stride: x is rounded once per
-     * block however many groups the block takes */
-    const uint32_t groups = (p.n + X8_WARPS * R - 1) / (X8_WARPS * R);
+    const uint32_t n_warps = gridDim.x * X8_WARPS, gw = blockIdx.x * X8_WARPS + threadIdx.x / 32;
+    const uint32_t nb = p.k / 32, cpr = (nb + 32 * U - 1) / (32 * U);
+    const uint32_t row_end = p.n, step = n_warps;
+    x8_cursor lc = {gw, 0}, cc = lc;
     {
-        const uint32_t row0 = (blockIdx.x * X8_WARPS + warp) * R;
-        if (row0 + R <= p.n)
-            x8_prefetch<R, NW>(wt, row0, p);
+        x8_cursor pc = lc;
+        for (int c = 0; c < MLXN_X8_PF && pc.row < row_end; c++) {
+            x8_prefetch<U, NW>(wt, pc, p);
+            x8_advance(pc, cpr, step);
+        }
     }
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-    const bool norm = p.flags & MLXN_MM_NORM;
-    const float inv = norm ? x8_rms_inv(x, p.k, p.eps) : 1.0f;
-    x8_quantize(x, norm ? nw : 0, inv, p.k, sq, sd, si);
+    static_assert(S >= 1 && S <= 4, "1 to 4 stages");
+    x8_stage<U, NW> st[S < 4 ? 4 : S];
+    x8_quantize<X8_QLOADS>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si);
     __syncthreads();
-    for (uint32_t grp = blockIdx.x; grp < groups; grp += gridDim.x)
-        x8_group<R, NW>(wt, (grp * X8_WARPS + warp) * R, sq, sd, si, add, out, p);
-}
-
-template <int NW>
-__device__ __forceinline__ void x8_dispatch(const float *x, const float *nw, const x8_w *wt,
-                                            const float *add, float *out,
-                                            const mlxn_matmul_params &p)
-{
-    switch (p.rows_per_warp) {
-    case 4: x8_run<4, NW>(x, nw, wt, add, out, p); break;
-    case 2: x8_run<2, NW>(x, nw, wt, add, out, p); break;
-    default: x8_run<1, NW>(x, nw, wt, add, out, p); break;
+#pragma unroll
+    for (int i = 0; i < S; i++) {
+        x8_load<U, NW>(st[i], wt, lc, row_end, p);
+        x8_advance(lc, cpr, step);
     }
+    float acc[NW];
+#pragma unroll
+    for (int v = 0; v < NW; v++)
+        acc[v] = 0.0f;
+    /* the stages by constant index (a loop over them was left rolled,
+     * putting them in local memory) */
+#define X8_STEP(i)                                                                         \
+    if (i < S) {                                                                           \
+        if (cc.row >= row_end)                                                             \
+            return;                                                                        \
+        x8_consume<U, NW>(st[i], cc, cpr, sq, sd, si, acc, add, out, p);                   \
+        x8_advance(cc, cpr, step);                                                         \
+        x8_load<U, NW>(st[i], wt, lc, row_end, p);                                         \
+        x8_advance(lc, cpr, step);                                                         \
+    }
+    for (;;) {
+        X8_STEP(0)
+        X8_STEP(1)
+        X8_STEP(2)
+        X8_STEP(3)
+    }
+#undef X8_STEP
 }
 
 /* args: x, w, scales, biases, add, out, nw, params (matvec_mlx4's layout
@@ -305,7 +374,7 @@ __device__ __forceinline__ void x8_dispatch(const float *x, const float *nw, con
 MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
-    x8_dispatch<1>(x, nw, wt, add, out, p);
+    x8_run<1, MLXN_X8_U, MLXN_X8_S>(x, nw, wt, add, out, p);
 }
 
 /* args: x, wg, sg, bg, wu, su, bu, out, nw, params (matvec_swiglu_mlx4's
@@ -313,5 +382,5 @@ MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(cons
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8_dispatch<2>(x, nw, wt, 0, out, p);
+    x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU>(x, nw, wt, 0, out, p);
 }

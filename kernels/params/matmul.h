@@ -75,7 +75,8 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
  * - 8 isum). The product computed is x^ @ W^T for x^ = d * q. */
 #define MLXN_X8_MAX_K 36864u
 /* Geometry of matvec_x8_*: blocks of MLXN_X8_WARPS warps, at most
- * MLXN_X8_BLOCKS_PER_SM per SM launched (the kernels are grid-stride), and
+ * MLXN_X8_BLOCKS_PER_SM per SM launched (the kernels split the rows among
+ * the grid's warps, whatever its size), and
  * launch bounds that guarantee room for MLXN_X8_MIN_BLOCKS per SM. One
  * block of 16 warps per SM beat two of 8 (tg128 +9% on an H200): every
  * block rounds all of x, so fewer blocks read x from L2 fewer times.

@@ -233,26 +233,17 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
            mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }
 
-/* Rows per warp of matvec_x8_* (end-to-end tg128 and bench_matmul on an
- * H200): one below 2048 rows (more warps in flight), two below 8192, four
- * above; the SwiGLU product keeps one (two weights' registers). One block
- * of 16 warps per SM (kernels/params/matmul.h). */
-#ifndef MLXN_X8_R_SWIGLU
-#define MLXN_X8_R_SWIGLU 1
-#endif
-#ifndef MLXN_X8_R_BIG
-#define MLXN_X8_R_BIG 4
-#endif
+/* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks of MLXN_X8_WARPS
+ * warps per SM, fewer when W has fewer rows than that many warps; the
+ * kernel splits the rows evenly among the grid's warps. */
 static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_params *p,
-                        const mlxn__mm_w *d, int n_w)
+                        const mlxn__mm_w *d)
 {
-    uint32_t r = n_w == 2 ? MLXN_X8_R_SWIGLU : d->n < 2048 ? 1 : d->n < 8192 ? 2 : MLXN_X8_R_BIG;
-    p->rows_per_warp = r;
-    uint64_t rows_per_block = MLXN_X8_WARPS * r;
-    uint64_t groups = (d->n + rows_per_block - 1) / rows_per_block;
+    p->rows_per_warp = 1;
+    uint64_t need = ((uint64_t)d->n + MLXN_X8_WARPS - 1) / MLXN_X8_WARPS;
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
                    MLXN_X8_BLOCKS_PER_SM;
-    l->grid.x = (uint32_t)(cap < groups ? cap : groups);
+    l->grid.x = (uint32_t)(cap < need ? cap : need);
     l->block.x = 32 * MLXN_X8_WARPS;
     l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
 }
@@ -296,7 +287,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, &p, d, 1);
+        x8_geometry(enc, &l, &p, d);
     } else {
         matvec_geometry(&l, &p, d, 1);
     }
@@ -323,7 +314,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, &p, g, 2);
+        x8_geometry(enc, &l, &p, g);
     } else {
         matvec_geometry(&l, &p, g, 2);
     }
