@@ -403,6 +403,12 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
     }
 }
 
+/* Bytes of keys (and as many of values) per block prefetched into L2
+ * before griddepcontrol.wait. */
+#ifndef MLXN_ATTN_PF_BYTES
+#define MLXN_ATTN_PF_BYTES 16384
+#endif
+
 /* Both decode kernels: the block's chunk (or the empty-chunk marker),
  * then the count and, in the row's last block, the combine. */
 template <int D, int STAGES = (int)mlxn_attn_decode_stages_f16(D)>
@@ -411,6 +417,20 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
                                 mlxn_attn_kparams p)
 {
     extern __shared__ __align__(16) unsigned char smem[];
+    {
+        /* Before waiting for the predecessor: the first keys and values
+         * of this block's chunk into L2 (a hint only, so a position the
+         * predecessor is still writing cannot make it wrong). */
+        dec_job j0;
+        if (dec_setup(j0, posp, p) && j0.c0 < j0.c1) {
+            const uint64_t at = ((uint64_t)j0.kvh * p.n_ctx + (uint64_t)j0.c0) * D * 2;
+            const uint64_t len = min((uint64_t)(j0.c1 - j0.c0) * D * 2, (uint64_t)MLXN_ATTN_PF_BYTES);
+            for (uint64_t o = 128 * threadIdx.x; o < len; o += 128 * blockDim.x) {
+                asm volatile("prefetch.global.L2 [%0];" ::"l"((const char *)kc + at + o));
+                asm volatile("prefetch.global.L2 [%0];" ::"l"((const char *)vc + at + o));
+            }
+        }
+    }
     MLXN_PDL_ENTER();
     dec_job j;
     if (!dec_setup(j, posp, p))
