@@ -169,6 +169,63 @@ TEST(prefill_equals_token_by_token)
     mlxn_model_destroy(m);
 }
 
+/* Stops after `limit` tokens (the callback returns 1 on the last). */
+typedef struct stopper {
+    collected c;
+    int limit;
+} stopper;
+
+static int collect_until(int32_t token, void *arg)
+{
+    stopper *s = arg;
+    collect(token, &s->c);
+    return s->c.n >= s->limit;
+}
+
+/* Decode steps run one ahead of the host (llama_generate.c): stopping
+ * from the callback must leave the position after the last token whose
+ * step ran, so that generating on from the stopping token continues the
+ * greedy sequence exactly; with and without the recorded graph. */
+TEST(generate_stops_and_continues_exactly)
+{
+    mlxn_device *dev = test_device();
+    if (!have(GGUF))
+        SKIP("%s not found", GGUF);
+    for (int graph = 0; graph < 2; graph++) {
+        mlxn_model *m = load(dev, GGUF, graph);
+        REQUIRE_OK(m ? MLXN_OK : MLXN_ERR_IO);
+        collected ref;
+        REQUIRE_OK(greedy(m, 40, &ref) ? MLXN_ERR_GPU : MLXN_OK);
+        CHECK(ref.n == 40 && mlxn_model_pos(m) == 40); /* BOS + 39 steps */
+        const int limits[] = {1, 2, 3, 10};
+        for (int li = 0; li < 4; li++) {
+            int k = limits[li];
+            mlxn_generate_params g = mlxn_generate_params_default();
+            g.n_predict = 40;
+            g.sample.temperature = 0;
+            g.ignore_eos = 1;
+            stopper s = {.limit = k};
+            g.on_token = collect_until;
+            g.arg = &s;
+            int32_t bos = mlxn_model_get_config(m)->bos_id;
+            mlxn_model_reset(m);
+            CHECK_OK(mlxn_model_generate(m, &bos, 1, &g, NULL));
+            CHECK(s.c.n == k && !memcmp(s.c.ids, ref.ids, sizeof(int32_t) * (size_t)k));
+            CHECK_MSG(mlxn_model_pos(m) == k, "graph %d, stop after %d: position %d", graph, k,
+                      mlxn_model_pos(m));
+            /* go on from the stopping token: the rest of the sequence */
+            collected more = {.n = 0};
+            g.on_token = collect;
+            g.arg = &more;
+            g.n_predict = 40 - k;
+            CHECK_OK(mlxn_model_generate(m, &ref.ids[k - 1], 1, &g, NULL));
+            CHECK(more.n == 40 - k &&
+                  !memcmp(more.ids, ref.ids + k, sizeof(int32_t) * (size_t)(40 - k)));
+        }
+        mlxn_model_destroy(m);
+    }
+}
+
 TEST(synthetic_model_runs_and_is_deterministic)
 {
     mlxn_device *dev = test_device();

@@ -70,6 +70,12 @@ struct mlxn_model {
 
     /* the recorded decode step (when decode_graph is on) */
     mlxn_graph_exec *decode_exec;
+    /* sampled ids on their way to the host (llama_generate.c): two slots
+     * of host-visible memory, and the fence that step i signals with
+     * i + 1 once its id is in slot i % 2 */
+    mlxn_buffer *id_slot[2];
+    mlxn_fence *step_fence;
+    uint64_t step_seq;
 
     int64_t weight_bytes;
     mlxn_tokenizer *tokenizer;
@@ -85,6 +91,8 @@ mlxn_status mlxn__model_init(mlxn_model *m, const mlxn_model_config *cfg,
  * q/k/v layout checks, activation storage, caches, weight_bytes. */
 mlxn_status mlxn__model_finish(mlxn_model *m);
 
+/* Make the model own b (destroyed with it; destroyed at once on failure). */
+mlxn_status mlxn__model_own(mlxn_model *m, mlxn_buffer *b);
 /* A device buffer the model owns (destroyed with it). */
 mlxn_status mlxn__model_buffer(mlxn_model *m, mlxn_dtype dtype, int ndim,
                                const int64_t *shape, mlxn_buffer **out);

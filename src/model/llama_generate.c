@@ -80,8 +80,32 @@ static mlxn_status record_step(mlxn_model *m)
     return st;
 }
 
-/* One decode step; returns the sampled token through *token. */
-static mlxn_status decode_step(mlxn_model *m, int32_t *token)
+/* The host-visible id slots and the step fence, made on first use. */
+static mlxn_status prepare_pipeline(mlxn_model *m)
+{
+    if (m->step_fence)
+        return MLXN_OK;
+    mlxn_buffer_params bp = mlxn_buffer_params_default();
+    bp.dtype = MLXN_DTYPE_I32;
+    bp.shape[0] = 2;
+    bp.flags = MLXN_BUFFER_HOST_VISIBLE;
+    mlxn_buffer *ring;
+    mlxn_status st = mlxn_buffer_create(m->dev, &bp, &ring);
+    if (st == MLXN_OK)
+        st = mlxn__model_own(m, ring);
+    const int64_t one = 1;
+    for (int i = 0; st == MLXN_OK && i < 2; i++)
+        st = mlxn__model_view(m, ring, (size_t)i * 4, MLXN_DTYPE_I32, 1, &one, &m->id_slot[i]);
+    if (st == MLXN_OK)
+        st = mlxn_fence_create(m->dev, 0, &m->step_fence);
+    m->step_seq = 0;
+    return st;
+}
+
+/* Enqueue one decode step without waiting: the token in ids[0] at m->pos,
+ * sampled into ids[0] and copied to an id slot; *done is the value the
+ * step fence reaches when the id is there. */
+static mlxn_status enqueue_step(mlxn_model *m, uint64_t *done)
 {
     int32_t pos = m->pos;
     mlxn_status st = mlxn_encoder_update_buffer(m->enc, m->pos_buf, 0, &pos, 4);
@@ -95,14 +119,34 @@ static mlxn_status decode_step(mlxn_model *m, int32_t *token)
         st = encode_step(m);
     }
     if (st == MLXN_OK)
-        st = mlxn_encoder_commit_and_wait(m->enc);
+        st = mlxn_op_copy(m->enc, m->one.ids, m->id_slot[m->step_seq % 2]);
     if (st == MLXN_OK)
-        st = mlxn_buffer_read(m->one.ids, 0, token, 4);
+        st = mlxn_encoder_signal_fence(m->enc, m->step_fence, m->step_seq + 1);
     if (st == MLXN_OK)
-        m->pos++;
+        st = mlxn_encoder_commit(m->enc);
+    if (st != MLXN_OK)
+        return st;
+    *done = ++m->step_seq;
+    m->pos++;
+    return MLXN_OK;
+}
+
+/* Wait for the step that signals `done`; its sampled id. */
+static mlxn_status finish_step(mlxn_model *m, uint64_t done, int32_t *token)
+{
+    mlxn_status st = mlxn_fence_wait(m->step_fence, done, MLXN_WAIT_FOREVER);
+    if (st == MLXN_OK)
+        *token = *(volatile const int32_t *)mlxn_buffer_contents(m->id_slot[(done - 1) % 2]);
     return st;
 }
 
+/* Decode steps run one ahead of the host: step i + 1 (the forward pass of
+ * token i + 1, which the device already holds) is enqueued before the
+ * host reads token i + 1 from step i, so the device does not idle while
+ * the host reads an id and launches the next step. A step enqueued ahead
+ * whose token turns out to end generation (end of sequence, the callback)
+ * is not counted: the position goes back, its cache row is overwritten by
+ * the next evaluation, and the sampler is reset by the next generate. */
 mlxn_status mlxn_model_generate(mlxn_model *m, const int32_t *prompt, int n_prompt,
                                 const mlxn_generate_params *gp, mlxn_generate_stats *stats)
 {
@@ -130,15 +174,33 @@ mlxn_status mlxn_model_generate(mlxn_model *m, const int32_t *prompt, int n_prom
     s.n_prompt = n_prompt;
     double t1 = now_seconds();
     s.prompt_seconds = t1 - t0;
+    const int p0 = m->pos;
+    int enqueued = 0, finished = 0;
+    uint64_t done[2] = {0, 0};
+    if (st == MLXN_OK)
+        st = prepare_pipeline(m);
     for (int i = 0; st == MLXN_OK && i < gp->n_predict; i++) {
         if (!gp->ignore_eos && token == m->cfg.eos_id)
             break;
         s.n_generated++;
         if (gp->on_token && gp->on_token(token, gp->arg))
             break;
-        if (i + 1 == gp->n_predict || m->pos >= m->n_ctx)
+        if (i + 1 == gp->n_predict || p0 + i >= m->n_ctx)
             break;
-        st = decode_step(m, &token);
+        /* step i (enqueued ahead, except the first), then step i + 1 */
+        if (enqueued == i && (st = enqueue_step(m, &done[i % 2])) == MLXN_OK)
+            enqueued++;
+        if (st == MLXN_OK && i + 2 < gp->n_predict && p0 + i + 1 < m->n_ctx &&
+            (st = enqueue_step(m, &done[(i + 1) % 2])) == MLXN_OK)
+            enqueued++;
+        if (st == MLXN_OK && (st = finish_step(m, done[i % 2], &token)) == MLXN_OK)
+            finished++;
+    }
+    if (enqueued > 0) {
+        mlxn_status st2 = mlxn_encoder_wait(m->enc);
+        if (st == MLXN_OK)
+            st = st2;
+        m->pos = p0 + finished;
     }
     s.decode_seconds = now_seconds() - t1;
     if (stats)

@@ -66,7 +66,7 @@ void mlxn__llama3_freq_factors(const mlxn_model_config *c, float *out)
     }
 }
 
-static mlxn_status own(mlxn_model *m, mlxn_buffer *b)
+mlxn_status mlxn__model_own(mlxn_model *m, mlxn_buffer *b)
 {
     if (m->n_owned == MLXN__MODEL_MAX_OWNED) {
         mlxn_buffer_destroy(b);
@@ -80,7 +80,7 @@ mlxn_status mlxn__model_buffer(mlxn_model *m, mlxn_dtype dtype, int ndim,
                                const int64_t *shape, mlxn_buffer **out)
 {
     mlxn_status st = mlxn_buffer_create_tensor(m->dev, dtype, ndim, shape, out);
-    return st != MLXN_OK ? st : own(m, *out);
+    return st != MLXN_OK ? st : mlxn__model_own(m, *out);
 }
 
 mlxn_status mlxn__model_view(mlxn_model *m, mlxn_buffer *parent, size_t offset,
@@ -88,7 +88,7 @@ mlxn_status mlxn__model_view(mlxn_model *m, mlxn_buffer *parent, size_t offset,
                              mlxn_buffer **out)
 {
     mlxn_status st = mlxn_buffer_view(parent, offset, dtype, ndim, shape, out);
-    return st != MLXN_OK ? st : own(m, *out);
+    return st != MLXN_OK ? st : mlxn__model_own(m, *out);
 }
 
 static mlxn_status row_view(mlxn_model *m, mlxn_buffer *b, int64_t row0, int64_t rows,
@@ -327,6 +327,7 @@ void mlxn_model_destroy(mlxn_model *m)
     mlxn__decode_graph_free(m);
     mlxn__acts_free(&m->one);
     mlxn_encoder_destroy(m->enc);
+    mlxn_fence_destroy(m->step_fence);
     for (int i = m->n_owned; i-- > 0;)
         mlxn_buffer_destroy(m->owned[i]);
     mlxn_tokenizer_destroy(m->tokenizer);
