@@ -275,14 +275,9 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
 #define MLXN_X8_S_SWIGLU 3
 #endif
 
-/* Chunks per warp prefetched into L2 before griddepcontrol.wait: the
- * block may be resident beside its predecessor (launch bounds leave room
- * for MLXN_X8_MIN_BLOCKS blocks per SM), so its first weight bytes can be
- * on their way while the predecessor finishes. */
-#ifndef MLXN_X8_PF
-#define MLXN_X8_PF 1
-#endif
-
+/* Prefetches into L2 before griddepcontrol.wait (p.pf_chunks chunks per
+ * warp, kernels/params/matmul.h): the block may be resident while its
+ * predecessor finishes, so its first weight bytes can be on their way. */
 __device__ __forceinline__ void x8_pf_bytes(const void *a, uint32_t bytes)
 {
     const char *c = (const char *)((uintptr_t)a & ~(uintptr_t)127);
@@ -329,7 +324,8 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     x8_cursor lc = {gw, 0}, cc = lc;
     {
         x8_cursor pc = lc;
-        for (int c = 0; c < MLXN_X8_PF && pc.row < row_end; c++) {
+        const uint32_t pf = p.pf_chunks ? p.pf_chunks : 1;
+        for (uint32_t c = 0; c < pf && pc.row < row_end; c++) {
             x8_prefetch<U, NW>(wt, pc, p);
             x8_advance(pc, cpr, step);
         }

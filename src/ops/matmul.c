@@ -235,11 +235,18 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
 
 /* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks of MLXN_X8_WARPS
  * warps per SM, fewer when W has fewer rows than that many warps; the
- * kernel splits the rows evenly among the grid's warps. */
+ * kernel splits the rows evenly among the grid's warps. The L2 prefetch
+ * before the wait covers all of a small W after a dispatch that is not a
+ * product. */
 static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_params *p,
                         const mlxn__mm_w *d)
 {
     p->rows_per_warp = 1;
+    const mlxn_weight *w = d->w;
+    size_t bytes = mlxn_buffer_bytes(w->w) + (w->scales ? mlxn_buffer_bytes(w->scales) : 0) +
+                   (w->biases ? mlxn_buffer_bytes(w->biases) : 0);
+    if (enc->last_kind != MLXN_OP_MATMUL && bytes <= MLXN_X8_PF_ALL_BYTES)
+        p->pf_chunks = UINT32_MAX; /* all of W (see MLXN_X8_PF_ALL_BYTES) */
     uint64_t need = ((uint64_t)d->n + MLXN_X8_WARPS - 1) / MLXN_X8_WARPS;
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
                    MLXN_X8_BLOCKS_PER_SM;
