@@ -59,6 +59,11 @@ typedef struct mlxn_attn_kparams {
 #ifndef MLXN_ATTN_MIN_CHUNK_KEYS
 #define MLXN_ATTN_MIN_CHUNK_KEYS 64
 #endif
+/* Visible keys up to which one split takes them all: two blocks of one
+ * tile each and a combine cost more than one block that streams two. */
+#ifndef MLXN_ATTN_ONE_SPLIT_KEYS
+#define MLXN_ATTN_ONE_SPLIT_KEYS 128
+#endif
 /* Decode: arrival counters at the start of the scratch, one per grid row
  * (n_kv_heads * head_batches rows at most). Zero between calls. */
 #define MLXN_ATTN_COUNTERS 1024
@@ -91,9 +96,12 @@ MLXN_ATTN_HD int64_t mlxn_attn_pos(const int32_t *pos) { return pos[0] > 0 ? pos
  * range is cut into n_splits equal chunks, so the grid never depends on
  * the position. */
 /* Keys of a decode split: at least MLXN_ATTN_MIN_CHUNK_KEYS (one tile), so
- * short contexts leave the later splits empty. */
+ * short contexts leave the later splits empty; all of them up to
+ * MLXN_ATTN_ONE_SPLIT_KEYS (one block, no combine). */
 MLXN_ATTN_HD int64_t mlxn_attn_chunk(const mlxn_attn_kparams *p, int64_t span)
 {
+    if (span <= MLXN_ATTN_ONE_SPLIT_KEYS)
+        return span;
     int64_t chunk = (span + p->n_splits - 1) / p->n_splits;
     return chunk < MLXN_ATTN_MIN_CHUNK_KEYS ? MLXN_ATTN_MIN_CHUNK_KEYS : chunk;
 }
