@@ -573,7 +573,12 @@ mlxn_status mlxn_model_eval(mlxn_model *m, const int32_t *tokens, int n,
 /* Generation with sampling on the device: the prompt is evaluated, then up
  * to n_predict tokens are sampled, each handed to on_token as it comes
  * (return nonzero to stop). Stops at the end-of-sequence token unless
- * ignore_eos. Only the sampled token id crosses to the host per step. */
+ * ignore_eos. Only the sampled token id crosses to the host per step.
+ * Decode steps run one ahead of the host: while on_token runs, the device
+ * already computes the next token, so on_token must not use the model
+ * (other models, the tokenizer and the host are fine). A step computed
+ * ahead of a stop is discarded: the model's position is that of the last
+ * token handed out. */
 typedef struct mlxn_generate_params {
     int n_predict;            /* default 128 */
     mlxn_sample_params sample;
