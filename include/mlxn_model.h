@@ -577,8 +577,8 @@ mlxn_status mlxn_model_eval(mlxn_model *m, const int32_t *tokens, int n,
  * Decode steps run one ahead of the host: while on_token runs, the device
  * already computes the next token, so on_token must not use the model
  * (other models, the tokenizer and the host are fine). A step computed
- * ahead of a stop is discarded: the model's position is that of the last
- * token handed out. */
+ * ahead of a stop is discarded: the model's position is where the last
+ * token handed out would be evaluated next, as without the step ahead. */
 typedef struct mlxn_generate_params {
     int n_predict;            /* default 128 */
     mlxn_sample_params sample;
