@@ -226,13 +226,12 @@ __device__ __forceinline__ void x8_finish(float acc[NW], uint32_t row, const flo
         acc[v] = 0.0f;
 }
 
-/* Adds a loaded chunk to the lane sums; at a row's last chunk, writes
- * the row. */
+/* Adds a loaded chunk to the lane sums (the caller writes the row after
+ * its last chunk, with x8_finish). */
 template <int U, int NW>
 __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor c,
-                                           uint32_t cpr, const int8_t *sq, const float *sd,
-                                           const int *si, float acc[NW], const float *add,
-                                           float *out, const mlxn_matmul_params &p)
+                                           const int8_t *sq, const float *sd, const int *si,
+                                           float acc[NW], const mlxn_matmul_params &p)
 {
     const uint32_t lane = threadIdx.x % 32, nb = p.k / 32;
     const bool bf16 = p.flags & MLXN_MM_SCALE_BF16, sym = p.flags & MLXN_MM_SYMMETRIC;
@@ -256,8 +255,6 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
             }
         }
     }
-    if (c.j == cpr - 1)
-        x8_finish<NW>(acc, c.row, add, out, p);
 }
 
 /* Words per lane per chunk (U) and register stages (S): between
@@ -347,15 +344,19 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     for (int v = 0; v < NW; v++)
         acc[v] = 0.0f;
     /* the stages by constant index (a loop over them was left rolled,
-     * putting them in local memory) */
+     * putting them in local memory); a consumed stage is refilled before
+     * the row's sums are reduced, so the reduction does not delay loads */
 #define X8_STEP(i)                                                                         \
     if (i < S) {                                                                           \
         if (cc.row >= row_end)                                                             \
             return;                                                                        \
-        x8_consume<U, NW>(st[i], cc, cpr, sq, sd, si, acc, add, out, p);                   \
+        x8_consume<U, NW>(st[i], cc, sq, sd, si, acc, p);                                  \
+        const x8_cursor done = cc;                                                         \
         x8_advance(cc, cpr, step);                                                         \
         x8_load<U, NW>(st[i], wt, lc, row_end, p);                                         \
         x8_advance(lc, cpr, step);                                                         \
+        if (done.j == cpr - 1)                                                             \
+            x8_finish<NW>(acc, done.row, add, out, p);                                     \
     }
     for (;;) {
         X8_STEP(0)
