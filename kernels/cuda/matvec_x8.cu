@@ -330,8 +330,8 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     }
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-    static_assert(S >= 1 && S <= 4, "1 to 4 stages");
-    x8_stage<U, NW> st[S < 4 ? 4 : S];
+    static_assert(S >= 1 && S <= 6, "1 to 6 stages");
+    x8_stage<U, NW> st[6];
     x8_quantize<X8_QLOADS>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si);
     __syncthreads();
 #pragma unroll
@@ -363,6 +363,8 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
         X8_STEP(1)
         X8_STEP(2)
         X8_STEP(3)
+        X8_STEP(4)
+        X8_STEP(5)
     }
 #undef X8_STEP
 }
