@@ -130,12 +130,6 @@ static mlxn_weight make_weight(const fmt *f, int64_t n, int64_t k)
     return w;
 }
 
-static size_t weight_bytes(const mlxn_weight *w)
-{
-    return mlxn_buffer_bytes(w->w) + (w->scales ? mlxn_buffer_bytes(w->scales) : 0) +
-           (w->biases ? mlxn_buffer_bytes(w->biases) : 0);
-}
-
 static void free_weight(mlxn_weight *w)
 {
     mlxn_buffer_destroy(w->w);
@@ -333,7 +327,7 @@ static void decode_bench(double bw, int sweep, int quick, const char *only)
             c.n = shapes[si][0];
             c.k = shapes[si][1];
             c.w[0] = make_weight(&FMTS[fi], c.n, c.k);
-            size_t wb = weight_bytes(&c.w[0]);
+            size_t wb = mlxn_weight_bytes(&c.w[0]);
             c.n_copies = (int)(2 * (uint64_t)info.l2_bytes / wb) + 2;
             if (c.n_copies > 64)
                 c.n_copies = 64;
@@ -410,7 +404,7 @@ static void swiglu_bench(double bw)
         memset(&c, 0, sizeof c);
         const int64_t n = 14336, k = 4096;
         c.g[0] = make_weight(&FMTS[fis[f]], n, k);
-        size_t wb = weight_bytes(&c.g[0]);
+        size_t wb = mlxn_weight_bytes(&c.g[0]);
         c.n_copies = (int)(2 * (uint64_t)info.l2_bytes / (2 * wb)) + 2;
         for (int i = 0; i < c.n_copies; i++) {
             if (i)

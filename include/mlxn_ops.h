@@ -326,6 +326,9 @@ typedef struct mlxn_weight {
     int group_size;      /* MLX affine only */
 } mlxn_weight;
 
+/* Bytes of a weight's buffers (w, scales, biases): what a product reads. */
+size_t mlxn_weight_bytes(const mlxn_weight *w);
+
 /* out = x @ W^T (+ add)
  * x: (m, k) f32 (any shape whose last dimension is k; m is the product of
  * the others). out, add: (m, n) f32 (element counts must match); add may be

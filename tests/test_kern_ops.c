@@ -88,6 +88,7 @@ TEST(matvec_x8_choice_and_matvec_exact)
         CHECK(w.w && w.scales && x && out);
         if (!w.w || !w.scales || !x || !out)
             return;
+        CHECK(mlxn_weight_bytes(&w) == 16 * 8 * 4 + 16 * 2 * 2); /* codes + scales */
         REQUIRE_OK(mlxn_buffer_view(x, 4, MLXN_DTYPE_F32, 2, s, &xv));
         mlxn_encoder *enc = NULL;
         REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));

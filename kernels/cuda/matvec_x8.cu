@@ -93,22 +93,21 @@ __device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float ep
 
 /* x (k f32, 16-byte aligned) -> sq (k int8 in mlxn_x8_pos order), sd (d
  * per block), si (isum per block), by the whole block: each thread loads
- * QL float4 before rounding any, so the loads overlap. With nw
+ * X8_QLOADS float4 before rounding any, so the loads overlap. With nw
  * (MLXN_MM_NORM), x is first normalised: x[i] * inv * nw[i]; when one
  * round of loads holds all of x, the sum of squares comes from those
  * registers (x is read once), else from a pass of its own first. */
-template <int QL>
 __device__ __forceinline__ void x8_quantize(const float *x, const float *nw, float eps,
                                             uint32_t k, int8_t *sq, float *sd, int *si)
 {
     const float4 *x4 = (const float4 *)x, *n4w = (const float4 *)nw;
     const uint32_t n4 = k / 4, nt = blockDim.x;
-    const bool one_round = n4 <= nt * QL;
+    const bool one_round = n4 <= nt * X8_QLOADS;
     float inv = nw && !one_round ? x8_rms_inv(x, k, eps) : 1.0f;
-    for (uint32_t base = 0; base < n4; base += nt * QL) {
-        float4 v[QL], g[QL];
+    for (uint32_t base = 0; base < n4; base += nt * X8_QLOADS) {
+        float4 v[X8_QLOADS], g[X8_QLOADS];
 #pragma unroll
-        for (int j = 0; j < QL; j++) {
+        for (int j = 0; j < X8_QLOADS; j++) {
             uint32_t i = base + j * nt + threadIdx.x;
             v[j] = i < n4 ? x4[i] : make_float4(0.f, 0.f, 0.f, 0.f);
             if (nw)
@@ -117,12 +116,12 @@ __device__ __forceinline__ void x8_quantize(const float *x, const float *nw, flo
         if (nw && one_round) {
             double ss = 0.0;
 #pragma unroll
-            for (int j = 0; j < QL; j++)
+            for (int j = 0; j < X8_QLOADS; j++)
                 ss += x8_sq(v[j]);
             inv = mlxn__rms_scale(x8_block_sum(ss), k, eps);
         }
 #pragma unroll
-        for (int j = 0; j < QL; j++) {
+        for (int j = 0; j < X8_QLOADS; j++) {
             uint32_t i = base + j * nt + threadIdx.x;
             unsigned mask = __ballot_sync(~0u, i < n4);
             if (nw)
@@ -332,7 +331,7 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
     static_assert(S >= 1 && S <= 6, "1 to 6 stages");
     x8_stage<U, NW> st[6];
-    x8_quantize<X8_QLOADS>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si);
+    x8_quantize(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si);
     __syncthreads();
 #pragma unroll
     for (int i = 0; i < S; i++) {

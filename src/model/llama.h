@@ -103,8 +103,6 @@ mlxn_status mlxn__model_view(mlxn_model *m, mlxn_buffer *parent, size_t offset,
 /* Row range [row0, row0 + rows) of a weight as a weight of its own. */
 mlxn_status mlxn__model_weight_rows(mlxn_model *m, const mlxn_weight *w, int64_t row0,
                                     int64_t rows, mlxn_weight *out);
-/* Bytes of a weight (w, scales and biases). */
-int64_t mlxn__weight_bytes(const mlxn_weight *w);
 
 /* Build / free the views of a chunk of m tokens. */
 mlxn_status mlxn__acts_build(mlxn_model *m, int n_tokens, mlxn__acts *a);

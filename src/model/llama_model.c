@@ -117,16 +117,6 @@ mlxn_status mlxn__model_weight_rows(mlxn_model *m, const mlxn_weight *w, int64_t
     return st;
 }
 
-int64_t mlxn__weight_bytes(const mlxn_weight *w)
-{
-    int64_t b = w->w ? (int64_t)mlxn_buffer_bytes(w->w) : 0;
-    if (w->scales)
-        b += (int64_t)mlxn_buffer_bytes(w->scales);
-    if (w->biases)
-        b += (int64_t)mlxn_buffer_bytes(w->biases);
-    return b;
-}
-
 mlxn_status mlxn__model_init(mlxn_model *m, const mlxn_model_config *cfg,
                              const mlxn_model_params *p)
 {
@@ -233,24 +223,23 @@ mlxn_status mlxn__model_finish(mlxn_model *m)
     if (!m->tok_embd.w || !m->output.w || !m->output_norm)
         return mlxn__fail(m->dev, MLXN_ERR_FORMAT,
                           "model: missing token embedding, output norm or output weight");
-    int64_t bytes = mlxn__weight_bytes(&m->output) + (int64_t)mlxn_buffer_bytes(m->output_norm);
+    size_t bytes = mlxn_weight_bytes(&m->output) + mlxn_buffer_bytes(m->output_norm);
     for (int l = 0; l < c->n_layer; l++) {
         mlxn__layer *L = &m->layers[l];
         int qkv = L->wqkv.w || (L->wq.w && L->wk.w && L->wv.w);
         if (!L->attn_norm || !L->ffn_norm || !qkv || !L->wo.w || !L->w_gate.w ||
             !L->w_up.w || !L->w_down.w || (c->qk_norm && (!L->q_norm || !L->k_norm)))
             return mlxn__fail(m->dev, MLXN_ERR_FORMAT, "model: layer %d is missing weights", l);
-        bytes += L->wqkv.w ? mlxn__weight_bytes(&L->wqkv)
-                           : mlxn__weight_bytes(&L->wq) + mlxn__weight_bytes(&L->wk) +
-                                 mlxn__weight_bytes(&L->wv);
+        bytes += L->wqkv.w ? mlxn_weight_bytes(&L->wqkv)
+                           : mlxn_weight_bytes(&L->wq) + mlxn_weight_bytes(&L->wk) +
+                                 mlxn_weight_bytes(&L->wv);
         mlxn_status st = split_qkv(m, L);
         if (st != MLXN_OK)
             return st;
-        bytes += mlxn__weight_bytes(&L->wo) +
-                 mlxn__weight_bytes(&L->w_gate) + mlxn__weight_bytes(&L->w_up) +
-                 mlxn__weight_bytes(&L->w_down);
+        bytes += mlxn_weight_bytes(&L->wo) + mlxn_weight_bytes(&L->w_gate) +
+                 mlxn_weight_bytes(&L->w_up) + mlxn_weight_bytes(&L->w_down);
     }
-    m->weight_bytes = bytes;
+    m->weight_bytes = (int64_t)bytes;
     mlxn_status st = alloc_state(m);
     if (st == MLXN_OK)
         st = mlxn__acts_build(m, 1, &m->one);

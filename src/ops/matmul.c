@@ -241,11 +241,7 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
 static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_params *p,
                         const mlxn__mm_w *d)
 {
-    p->rows_per_warp = 1;
-    const mlxn_weight *w = d->w;
-    size_t bytes = mlxn_buffer_bytes(w->w) + (w->scales ? mlxn_buffer_bytes(w->scales) : 0) +
-                   (w->biases ? mlxn_buffer_bytes(w->biases) : 0);
-    if (enc->last_kind != MLXN_OP_MATMUL && bytes <= MLXN_X8_PF_ALL_BYTES)
+    if (enc->last_kind != MLXN_OP_MATMUL && mlxn_weight_bytes(d->w) <= MLXN_X8_PF_ALL_BYTES)
         p->pf_chunks = UINT32_MAX; /* all of W (see MLXN_X8_PF_ALL_BYTES) */
     uint64_t need = ((uint64_t)d->n + MLXN_X8_WARPS - 1) / MLXN_X8_WARPS;
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
@@ -380,6 +376,12 @@ mlxn_status mlxn__mm_swiglu_join(mlxn_encoder *enc, mlxn_buffer *gu, int64_t m, 
     l.block.x = 256;
     l.grid = mlxn__op_grid_1d((uint64_t)m * (uint64_t)n, 256, 4, 65535);
     return mlxn__op_encode(enc, &l);
+}
+
+size_t mlxn_weight_bytes(const mlxn_weight *w)
+{
+    return (w->w ? mlxn_buffer_bytes(w->w) : 0) + (w->scales ? mlxn_buffer_bytes(w->scales) : 0) +
+           (w->biases ? mlxn_buffer_bytes(w->biases) : 0);
 }
 
 /* ---- the ops --------------------------------------------------------------------------- */
