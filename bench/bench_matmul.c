@@ -127,6 +127,7 @@ static mlxn_weight make_weight(const fmt *f, int64_t n, int64_t k)
         w.bits = f->bits;
         w.group_size = f->group;
     }
+    w.immutable = 1; /* written by the host above, never by a dispatch: as a model's */
     return w;
 }
 

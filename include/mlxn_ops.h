@@ -324,6 +324,13 @@ typedef struct mlxn_weight {
     mlxn_buffer *biases; /* MLX affine only; NULL: symmetric affine */
     int bits;            /* MLX affine only */
     int group_size;      /* MLX affine only */
+    /* 1 when no dispatch that may still be running writes these buffers
+     * while products read them (a model's weights once loaded): the
+     * int8-activation kernels then load their first weight bytes before
+     * waiting for the previous kernel (programmatic dependent launch), so
+     * the load latency overlaps that kernel's tail. 0 (a zeroed struct):
+     * W is read only after the wait. The model loaders set it. */
+    int immutable;
 } mlxn_weight;
 
 /* Bytes of a weight's buffers (w, scales, biases): what a product reads. */

@@ -1,5 +1,6 @@
 /*
- * matvec_x8.c: CPU twins of matvec_x8_mlx4 and matvec_swiglu_x8_mlx4: one
+ * matvec_x8.c: CPU twins of matvec_x8_mlx4 and matvec_swiglu_x8_mlx4 (and
+ * of their _early forms, which differ only in when CUDA loads W): one
  * f32 row x rounded to 8 bits per block of 32 values (the rule and
  * helpers of kernels/params/matmul.h, so the codes equal the GPU's; with
  * MLXN_MM_NORM x is RMS-normalised first), exact
@@ -132,7 +133,7 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
 }
 
 /* args: x, w, scales, biases, add, out, nw, params */
-MLXN_CPU_KERNEL(matvec_x8_mlx4)
+static void plain(mlxn__cpu_ctx *ctx, void **args)
 {
     x8_job j;
     memset(&j, 0, sizeof j);
@@ -149,7 +150,7 @@ MLXN_CPU_KERNEL(matvec_x8_mlx4)
 }
 
 /* args: x, wg, sg, bg, wu, su, bu, out, nw, params */
-MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4)
+static void swiglu(mlxn__cpu_ctx *ctx, void **args)
 {
     x8_job j;
     memset(&j, 0, sizeof j);
@@ -165,3 +166,10 @@ MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4)
     j.p = MLXN_ARG_VAL(mlxn_matmul_params, 9);
     x8_run(ctx, &j);
 }
+
+/* The _early kernels load W before waiting for the previous kernel on
+ * CUDA; on the CPU they are the same. */
+MLXN_CPU_KERNEL(matvec_x8_mlx4) { plain(ctx, args); }
+MLXN_CPU_KERNEL(matvec_x8_early_mlx4) { plain(ctx, args); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4) { swiglu(ctx, args); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_early_mlx4) { swiglu(ctx, args); }

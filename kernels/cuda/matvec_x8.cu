@@ -11,9 +11,13 @@
  * one sequence of chunks through S register stages, lane l taking the
  * 16-byte words l, l + 32, ... of each row (a warp reads 512 contiguous
  * bytes of a row per word step). Before waiting for its predecessor
- * (griddepcontrol.wait) a block only prefetches weight bytes into L2
- * (p.pf_chunks chunks per warp): L2 is the point of coherence, so this
- * cannot see stale data even when the predecessor writes the weights.
+ * (griddepcontrol.wait) a block prefetches weight bytes into L2
+ * (p.pf_chunks chunks per warp; L2 is the point of coherence, so this
+ * cannot see stale data even when the predecessor writes the weights)
+ * and, in the *_early kernels (W cannot change under the kernel:
+ * mlxn_weight.immutable), loads its first MLXN_X8_EARLY stages into
+ * registers, so their latency overlaps the predecessor's tail instead of
+ * following the wait.
  */
 #include "quant.cuh"
 #include "params/elementwise.h"
@@ -267,6 +271,14 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
 #ifndef MLXN_X8_U_SWIGLU
 #define MLXN_X8_U_SWIGLU 2
 #endif
+/* Stages loaded before griddepcontrol.wait by the *_early kernels (W
+ * cannot change under them); all of them in the SwiGLU product (3 stages).
+ * H200, tg128 q4_0: 511.2 without (the plain kernels), and in one run
+ * 540.8 (2) against 552.7 (3). */
+#ifndef MLXN_X8_EARLY
+#define MLXN_X8_EARLY 3
+#endif
+#define X8_EARLY(S) (MLXN_X8_EARLY < (S) ? MLXN_X8_EARLY : (S))
 #ifndef MLXN_X8_S_SWIGLU
 #define MLXN_X8_S_SWIGLU 3
 #endif
@@ -304,10 +316,12 @@ __device__ __forceinline__ void x8_prefetch(const x8_w *wt, x8_cursor c, const m
  * contiguous band of W) and streams them as one sequence of chunks
  * through S register stages: a stage is refilled as soon as it is
  * consumed, so S - 1 to S chunks are in flight, across row ends too.
- * (Loading the first S chunks before rounding x was 0.5% slower end to
- * end on an H200: more registers live, and the stages hold too little of
- * a row to cover the rounding.) */
-template <int NW, int U, int S>
+ * (Loading all S first chunks after the wait but before rounding x was
+ * 0.5% slower end to end on an H200: more registers live, and the stages
+ * hold too little of a row to cover the rounding; loading 3 of them
+ * before the wait, where W allows, is 8% faster.) E: stages loaded
+ * before the wait (0 but in the *_early kernels). */
+template <int NW, int U, int S, int E>
 __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8_w *wt,
                                        const float *add, float *out, const mlxn_matmul_params &p)
 {
@@ -327,14 +341,19 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
             x8_advance(pc, cpr, step);
         }
     }
+    static_assert(S >= 1 && S <= 6 && E >= 0 && E <= S, "1 to 6 stages, E of them early");
+    x8_stage<U, NW> st[6];
+#pragma unroll
+    for (int i = 0; i < E; i++) {
+        x8_load<U, NW>(st[i], wt, lc, row_end, p);
+        x8_advance(lc, cpr, step);
+    }
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-    static_assert(S >= 1 && S <= 6, "1 to 6 stages");
-    x8_stage<U, NW> st[6];
     x8_quantize(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si);
     __syncthreads();
 #pragma unroll
-    for (int i = 0; i < S; i++) {
+    for (int i = E; i < S; i++) {
         x8_load<U, NW>(st[i], wt, lc, row_end, p);
         x8_advance(lc, cpr, step);
     }
@@ -373,7 +392,17 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
 MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
-    x8_run<1, MLXN_X8_U, MLXN_X8_S>(x, nw, wt, add, out, p);
+    x8_run<1, MLXN_X8_U, MLXN_X8_S, 0>(x, nw, wt, add, out, p);
+}
+
+/* args: as matvec_x8_mlx4; W does not change while the kernel may run
+ * (mlxn_weight.immutable): the first stages load before the wait. A kernel of
+ * its own, as one with both paths took more registers (and was 1.5%
+ * slower end to end). */
+MLXN_KERNEL_BOUNDED(matvec_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[1] = {{w, s, b}};
+    x8_run<1, MLXN_X8_U, MLXN_X8_S, X8_EARLY(MLXN_X8_S)>(x, nw, wt, add, out, p);
 }
 
 /* args: x, wg, sg, bg, wu, su, bu, out, nw, params (matvec_swiglu_mlx4's
@@ -381,5 +410,13 @@ MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(cons
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU>(x, nw, wt, 0, out, p);
+    x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU, 0>(x, nw, wt, 0, out, p);
+}
+
+/* args: as matvec_swiglu_x8_mlx4, W immutable (see matvec_x8_early_mlx4) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU, X8_EARLY(MLXN_X8_S_SWIGLU)>(x, nw, wt, 0, out,
+                                                                           p);
 }

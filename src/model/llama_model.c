@@ -217,6 +217,21 @@ static mlxn_status split_qkv(mlxn_model *m, mlxn__layer *L)
     return MLXN_OK;
 }
 
+/* Every weight is loaded (the loaders wait for their last writes) and no
+ * dispatch writes it again: products may read it before waiting for the
+ * previous kernel (mlxn_weight.immutable). */
+static void seal_weights(mlxn_model *m)
+{
+    m->tok_embd.immutable = m->output.immutable = 1;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        mlxn__layer *L = &m->layers[l];
+        mlxn_weight *w[8] = {&L->wqkv, &L->wq,     &L->wk,   &L->wv,
+                             &L->wo,   &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < 8; i++)
+            w[i]->immutable = 1;
+    }
+}
+
 mlxn_status mlxn__model_finish(mlxn_model *m)
 {
     const mlxn_model_config *c = &m->cfg;
@@ -240,6 +255,7 @@ mlxn_status mlxn__model_finish(mlxn_model *m)
                  mlxn_weight_bytes(&L->w_up) + mlxn_weight_bytes(&L->w_down);
     }
     m->weight_bytes = (int64_t)bytes;
+    seal_weights(m);
     mlxn_status st = alloc_state(m);
     if (st == MLXN_OK)
         st = mlxn__acts_build(m, 1, &m->one);

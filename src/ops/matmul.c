@@ -251,6 +251,13 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_param
     l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
 }
 
+/* "_early" (the kernels that load W's first bytes before waiting for the
+ * previous kernel) when no running kernel can write W (or Wu). */
+static const char *x8_early(const mlxn__mm_w *d, const mlxn__mm_w *u)
+{
+    return d->w->immutable && (!u || u->w->immutable) ? "_early" : "";
+}
+
 /* An RMS norm folded into the product (mlxn_op_norm_matmul*): the f32
  * weight of k elements; only the int8-activation kernels take one. */
 typedef struct mm_norm {
@@ -275,7 +282,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, d, x, m);
-    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8_%s", d->fmt)
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", x8_early(d, NULL), d->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
     if (st != MLXN_OK)
         return st;
@@ -304,7 +311,8 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, g, x, m) && use_x8(enc, u, x, m);
-    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8_%s", g->fmt)
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8%s_%s", x8_early(g, u),
+                                          g->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
     if (st != MLXN_OK)
         return st;

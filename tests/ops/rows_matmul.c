@@ -213,8 +213,10 @@ static void run_mm(ot_ctx *c, const optest_row *r)
         mlxn_buffer *views[8] = {0};
         int n_views = 0;
         mlxn_weight wt[2];
-        for (int w = 0; w < n_w; w++)
+        for (int w = 0; w < n_w; w++) {
             upload_weight(c, f, n, k, &hw[w], off, views, &n_views, &wt[w]);
+            wt[w].immutable = r->f[0] != 0.0;
+        }
         int64_t sx[2] = {m, k}, so[2] = {m, n};
         mlxn_buffer *bx, *out, *badd = NULL;
         if (!off) {
@@ -304,8 +306,8 @@ static char *kernel_name(const char *fmt)
     return names[used++];
 }
 
-static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int capture,
-                       int64_t off)
+static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int capture,
+                         int64_t off, int immutable)
 {
     const fmt_desc *f = &FMTS[fi];
     optest_row r;
@@ -316,7 +318,7 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
      * int8-activation kernels (src/ops/matmul.c use_x8) */
     const int x8 = m == 1 && f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && off % 16 == 0;
     snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "",
-             x8 ? "_x8" : "", f->name);
+             x8 ? (immutable ? "_x8_early" : "_x8") : "", f->name);
     r.kernel = kernel_name(kn);
     static const char *modes[6] = {"", " +add", " +add(out)", " swiglu", " norm",
                                    " norm+swiglu"};
@@ -328,9 +330,11 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
                  mlxn_dtype_name(f->sdt));
     else
         snprintf(fname, sizeof fname, "%s", f->name);
-    snprintf(r.label, sizeof r.label, "matmul %s m=%lld n=%lld k=%lld%s%s%s", fname,
+    snprintf(r.label, sizeof r.label, "matmul %s m=%lld n=%lld k=%lld%s%s%s%s", fname,
              (long long)m, (long long)n, (long long)k, modes[mode],
-             capture ? " captured" : "", off ? " views+offset" : "");
+             capture ? " captured" : "", off ? " views+offset" : "",
+             immutable ? " W immutable" : "");
+    r.f[0] = immutable;
     r.i[0] = fi;
     r.i[1] = m;
     r.i[2] = n;
@@ -346,6 +350,12 @@ static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int ca
     r.nmse = f32_math ? 1e-8 : 1e-4 * scale;
     r.run = run_mm;
     optest_add(&r);
+}
+
+static void add_mm_row(int fi, int64_t m, int64_t n, int64_t k, int mode, int capture,
+                       int64_t off)
+{
+    add_mm_row_w(fi, m, n, k, mode, capture, off, 0);
 }
 
 /* ---- dequantize and embed ------------------------------------------------------- */
@@ -487,6 +497,13 @@ OPTEST_ROWS(matmul)
             add_mm_row(fi, 1, 263, 4224, MODE_SWIGLU, 0, 0);
             add_mm_row(fi, 1, 8200, 256, MODE_PLAIN, 0, 0);
             add_mm_row(fi, 1, 9, 128, MODE_PLAIN, 1, 0);
+            /* W immutable: the first stages load before the wait */
+            add_mm_row_w(fi, 1, 1031, 4224, MODE_PLAIN, 0, 0, 1);
+            add_mm_row_w(fi, 1, 97, 4224, MODE_ADD_ALIAS, 0, 0, 1);
+            add_mm_row_w(fi, 1, 263, 4224, MODE_NORM_SWIGLU, 0, 0, 1);
+            add_mm_row_w(fi, 1, 4100, 4096, MODE_NORM, 1, 0, 1);
+            add_mm_row_w(fi, 1, 9, 128, MODE_SWIGLU, 0, 0, 1);
+            add_mm_row_w(fi, 3, 33, 256, MODE_PLAIN, 0, 0, 1);
         }
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
