@@ -3,9 +3,10 @@
  * and NeoX pairs (i, i + n_rot/2); dims from n_rot on pass through. Block
  * (t, g) handles token t and heads_per_block heads: it first computes the
  * n_rot/2 angles of the token in double precision (cos/sin rounded to
- * f32, as the CPU kernels do), then rotates every pair of its heads.
+ * f32, as the CPU kernels do; rope_common.cuh), then rotates every pair
+ * of its heads.
  */
-#include "common.cuh"
+#include "rope_common.cuh"
 #include "params/rope.h"
 
 template <int NEOX>
@@ -13,20 +14,13 @@ __device__ void rope(const float *x, const int32_t *pos, const float *factors, f
                      mlxn_rope_kparams p)
 {
     __shared__ float cs[MLXN_ROPE_MAX_HALF], sn[MLXN_ROPE_MAX_HALF];
+    __shared__ double pw[MLXN_ROPE_MAX_HALF];
+    rope_pow(pw, p.n_rot, p.theta_base); /* before the wait: reads no buffer */
     MLXN_PDL_ENTER();
     uint32_t t = blockIdx.x, half = p.n_rot / 2, pairs = p.head_dim / 2;
     if (t >= p.n_tokens)
         return;
-    double ppos = (double)pos[t] * (double)p.freq_scale;
-    for (uint32_t i = threadIdx.x; i < half; i += blockDim.x) {
-        double ang = ppos * pow((double)p.theta_base, -2.0 * i / (double)p.n_rot);
-        if (p.has_factors)
-            ang /= (double)factors[i];
-        double s, c;
-        sincos(ang, &s, &c);
-        cs[i] = (float)c;
-        sn[i] = (float)s;
-    }
+    rope_angles(cs, sn, pos[t], factors, pw, p.n_rot, p.freq_scale, p.has_factors);
     __syncthreads();
     uint32_t h0 = blockIdx.y * p.heads_per_block;
     uint32_t nh = min(p.heads_per_block, p.n_heads - h0);

@@ -4,9 +4,8 @@
  * arithmetic is the RoPE kernels' (rope.cu) and kv_write's (attention.cu),
  * so results equal the unfused ops'.
  */
-#include "common.cuh"
+#include "rope_common.cuh"
 #include "params/rope.h"
-#include "params/rope_kv.h"
 
 template <typename T>
 __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t *positions,
@@ -14,20 +13,13 @@ __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t 
                         mlxn_rope_kv_kparams p)
 {
     __shared__ float cs[MLXN_ROPE_MAX_HALF], sn[MLXN_ROPE_MAX_HALF];
+    __shared__ double pw[MLXN_ROPE_MAX_HALF];
+    rope_pow(pw, p.n_rot, p.theta_base); /* before the wait: reads no buffer */
     MLXN_PDL_ENTER();
-    uint32_t t = blockIdx.x, half = p.n_rot / 2, hd = p.head_dim;
+    uint32_t t = blockIdx.x, hd = p.head_dim;
     if (t >= p.n_tokens)
         return;
-    double ppos = (double)positions[t] * (double)p.freq_scale;
-    for (uint32_t i = threadIdx.x; i < half; i += blockDim.x) {
-        double ang = ppos * pow((double)p.theta_base, -2.0 * i / (double)p.n_rot);
-        if (p.has_factors)
-            ang /= (double)factors[i];
-        double s, c;
-        sincos(ang, &s, &c);
-        cs[i] = (float)c;
-        sn[i] = (float)s;
-    }
+    rope_angles(cs, sn, positions[t], factors, pw, p.n_rot, p.freq_scale, p.has_factors);
     __syncthreads();
     int32_t pos0 = *posp;
     int64_t row = (int64_t)(pos0 < 0 ? 0 : pos0) + t;
@@ -51,18 +43,7 @@ __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t 
                               : k + ((uint64_t)t * p.n_kv + h) * hd;
         uint32_t a, b;
         float oa, ob;
-        if (j < half) {
-            a = p.neox ? j : 2 * j;
-            b = p.neox ? j + half : 2 * j + 1;
-            float xa = x[a], xb = x[b];
-            oa = __fsub_rn(__fmul_rn(xa, cs[j]), __fmul_rn(xb, sn[j]));
-            ob = __fadd_rn(__fmul_rn(xa, sn[j]), __fmul_rn(xb, cs[j]));
-        } else {
-            a = p.n_rot + 2 * (j - half);
-            b = a + 1;
-            oa = x[a];
-            ob = x[b];
-        }
+        rope_pair(x, j, cs, sn, p, &a, &b, &oa, &ob);
         if (is_q) {
             float *o = q + ((uint64_t)t * p.n_head + h) * hd;
             o[a] = oa;
