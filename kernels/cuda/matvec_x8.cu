@@ -272,7 +272,7 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
 #define MLXN_X8_U_SWIGLU 2
 #endif
 /* Stages loaded before griddepcontrol.wait by the *_early kernels (W
- * cannot change under them); all of them in the SwiGLU product (3 stages).
+ * cannot change under them).
  * H200, tg128 q4_0: 511.2 without (the plain kernels), and in one run
  * 540.8 (2) against 552.7 (3). */
 #ifndef MLXN_X8_EARLY
@@ -281,6 +281,11 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
 #define X8_EARLY(S) (MLXN_X8_EARLY < (S) ? MLXN_X8_EARLY : (S))
 #ifndef MLXN_X8_S_SWIGLU
 #define MLXN_X8_S_SWIGLU 3
+#endif
+/* The _early SwiGLU kernel: 4 stages, 3 of them before the wait (H200,
+ * tg128 q4_0 in two runs: 555.1 / 560.3 against 553.6 / 558.9 with 3) */
+#ifndef MLXN_X8_S_SWIGLU_EARLY
+#define MLXN_X8_S_SWIGLU_EARLY 4
 #endif
 
 /* Prefetches into L2 before griddepcontrol.wait (p.pf_chunks chunks per
@@ -417,6 +422,6 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCK
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU, X8_EARLY(MLXN_X8_S_SWIGLU)>(x, nw, wt, 0, out,
-                                                                           p);
+    x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU_EARLY, X8_EARLY(MLXN_X8_S_SWIGLU_EARLY)>(
+        x, nw, wt, 0, out, p);
 }
