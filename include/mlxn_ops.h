@@ -252,6 +252,12 @@ typedef struct mlxn_attention_params {
     float softcap; /* 0 = off; else s = softcap * tanh(s / softcap) */
     /* 0 = full causal; else query at position P sees keys P-window+1..P */
     int window;
+    /* 1 when pos and the cache rows before pos[0] are not written by any
+     * kernel that may still run when this op starts (a decode step whose
+     * previous op writes only the row at pos): the decode kernel (f16
+     * caches, head dims 64/80/96/128/256) then loads its first keys and
+     * values before waiting for the previous kernel. Default 0. */
+    int stable_prefix;
 } mlxn_attention_params;
 
 mlxn_attention_params mlxn_attention_params_default(void);

@@ -50,16 +50,32 @@ MLXN_KERNEL(kv_write_f32)(const float *kv, const int32_t *pos, float *cache, mlx
 #define DEC_NW (DEC_NT / 32)
 
 /* Copy keys [kstart, kstart + TK) of K and V (zeros past c1) into a stage
- * of padded rows. */
+ * of padded rows, all but key `skip`. */
+
+/* Key `key` of K and V into row r of a stage, with plain loads. */
+template <int D, int TK>
+__device__ __forceinline__ void dec_row(unsigned char *ks, const __half *kb, const __half *vb,
+                                        int64_t key, int r)
+{
+    constexpr int ROW = 2 * D + 16, CPR = 2 * D / 16;
+    for (int ch = threadIdx.x; ch < CPR; ch += DEC_NT) {
+        const uint64_t off = (uint64_t)key * D * 2 + (uint64_t)ch * 16;
+        *(uint4 *)(ks + r * ROW + ch * 16) = *(const uint4 *)((const unsigned char *)kb + off);
+        *(uint4 *)(ks + TK * ROW + r * ROW + ch * 16) =
+            *(const uint4 *)((const unsigned char *)vb + off);
+    }
+}
 template <typename T, int D, int TK>
 __device__ __forceinline__ void dec_load(unsigned char *ks, const T *kb, const T *vb,
-                                         int64_t kstart, int64_t c1)
+                                         int64_t kstart, int64_t c1, int64_t skip = -1)
 {
     constexpr int ROW = D * (int)sizeof(T) + 16, CPR = D * (int)sizeof(T) / 16;
     unsigned char *vs = ks + TK * ROW;
     for (int i = threadIdx.x; i < TK * CPR; i += DEC_NT) {
         int r = i / CPR, ch = i % CPR;
         int64_t key = kstart + r;
+        if (key == skip)
+            continue; /* loaded after the wait (dec_row) */
         int ok = key < c1;
         uint64_t off = (uint64_t)(ok ? key : kstart) * D * sizeof(T) + (uint64_t)ch * 16;
         attn_cp_async16(ks + r * ROW + ch * 16, (const unsigned char *)kb + off, ok ? 16 : 0);
@@ -236,10 +252,31 @@ __device__ void dec_body_f32(const dec_job &j, const float *q, const T *kc, cons
  * and accumulates O += P V, exactly as a prefill warp (see
  * attention_prefill.cu for the fragment layouts). The four warps' states
  * merge through shared memory at the end. */
+/* The first STAGES - 1 tiles. With `early` (MLXN_ATTN_STABLE_PREFIX) the
+ * block issues them before waiting for its predecessor, all but the key
+ * at the query's position, which that kernel may be writing (dec_row
+ * loads it after the wait). */
+template <int D, int STAGES>
+__device__ __forceinline__ void dec_prologue(const dec_job &j, const __half *kc,
+                                             const __half *vc, const mlxn_attn_kparams &p,
+                                             unsigned char *tiles, int64_t skip)
+{
+    constexpr int TK = MLXN_ATTN_DECODE_TK_F16, ROWB = 2 * (D + 8);
+    const __half *kb = kc + (uint64_t)j.kvh * p.n_ctx * D, *vb = vc + (uint64_t)j.kvh * p.n_ctx * D;
+    const int n_tiles = (int)((j.c1 - j.c0 + TK - 1) / TK);
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < n_tiles)
+            dec_load<__half, D, TK>(tiles + s * 2 * TK * ROWB, kb, vb, j.c0 + (int64_t)s * TK,
+                                    j.c1, skip);
+        attn_cp_commit();
+    }
+}
+
 template <int D, int STAGES>
 __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
                              const __half *vc, float *scratch, float *out,
-                             const mlxn_attn_kparams &p, unsigned char *smem)
+                             const mlxn_attn_kparams &p, unsigned char *smem, int64_t early_skip)
 {
     constexpr int TK = MLXN_ATTN_DECODE_TK_F16, ROWH = D + 8, ROWB = 2 * ROWH, NTO = D / 8;
     unsigned char *tiles = smem;                                /* STAGES x {K, V} x (TK, ROWB) */
@@ -259,11 +296,12 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
     for (int n = 0; n < NTO; n++)
         o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < n_tiles)
-            dec_load<__half, D, TK>(tiles + s * 2 * TK * ROWB, kb, vb, c0 + (int64_t)s * TK, c1);
-        attn_cp_commit();
+    if (early_skip < -1) {
+        dec_prologue<D, STAGES>(j, kc, vc, p, tiles, -1);
+    } else if (early_skip >= c0 && early_skip < c1 && (early_skip - c0) / TK < STAGES - 1) {
+        /* the prologue was issued before the wait without this key */
+        dec_row<D, TK>(tiles + (int)((early_skip - c0) / TK) * 2 * TK * ROWB, kb, vb, early_skip,
+                       (int)((early_skip - c0) % TK));
     }
     /* queries to f16 while the first tiles are in flight */
     for (int i = tid; i < 16 * (D / 4); i += DEC_NT) {
@@ -417,7 +455,22 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
                                 mlxn_attn_kparams p)
 {
     extern __shared__ __align__(16) unsigned char smem[];
-    {
+    /* -2: the prologue follows the wait; else it was issued before it,
+     * without key early_skip (the position; -1: none) */
+    int64_t early_skip = -2;
+    if (p.flags & MLXN_ATTN_STABLE_PREFIX) {
+        /* pos and the keys before it cannot change under the kernel */
+        dec_job j0;
+        if (dec_setup(j0, posp, p) && j0.c0 < j0.c1) {
+            /* the position's key, unless it lies past the chunk (past the
+             * cache): that row is zero-filled like any other past c1 (a
+             * skipped row would keep an earlier kernel's shared memory,
+             * NaN times a zero weight) */
+            const int64_t qp = mlxn_attn_pos(posp);
+            early_skip = qp < j0.c1 ? qp : -1;
+            dec_prologue<D, STAGES>(j0, kc, vc, p, smem, early_skip);
+        }
+    } else {
         /* Before waiting for the predecessor: the first keys and values
          * of this block's chunk into L2 (a hint only, so a position the
          * predecessor is still writing cannot make it wrong). */
@@ -436,7 +489,7 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
     if (!dec_setup(j, posp, p))
         return;
     if (j.c0 < j.c1) {
-        dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, out, p, smem);
+        dec_body_f16<D, STAGES>(j, q, kc, vc, scratch, out, p, smem, early_skip);
         if (j.active == 1)
             return; /* the body wrote out */
     } else if (j.active == 1) {

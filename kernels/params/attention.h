@@ -39,8 +39,13 @@ typedef struct mlxn_attn_kparams {
     float scale;
     float softcap; /* 0 = off */
     int32_t window; /* 0 = full causal */
-    uint32_t pad;
+    uint32_t flags; /* MLXN_ATTN_STABLE_PREFIX */
 } mlxn_attn_kparams;
+
+/* Decode (f16 caches, specialised head dims): pos and the cache rows
+ * before it are not written by the kernel before this one, so the first
+ * tiles load before griddepcontrol.wait (mlxn_attention_params.stable_prefix). */
+#define MLXN_ATTN_STABLE_PREFIX 1u
 
 /* Decode: at most this many query heads share one block's pass over K/V
  * (f16 caches with a specialised head dim: the 16 rows of a tensor-core

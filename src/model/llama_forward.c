@@ -60,6 +60,9 @@ static mlxn_status encode_layer(mlxn_model *m, const mlxn__layer *L, const mlxn_
         return st;
     mlxn_attention_params ap = mlxn_attention_params_default();
     ap.scale = 1.0f / sqrtf((float)c->head_dim);
+    /* the op before (rope_kv) writes only the row at pos; pos is written
+     * before the step starts */
+    ap.stable_prefix = 1;
     if ((st = mlxn_op_attention(e, a->q, L->k_cache, L->v_cache, m->pos_buf, &ap, m->scratch,
                                 a->attn)) ||
         (st = mlxn_op_matmul(e, a->attn2, &L->wo, a->x, a->x)) ||

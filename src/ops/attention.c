@@ -19,7 +19,7 @@ _Static_assert(MLXN_ATTENTION_SCRATCH_COUNTER_BYTES == 4 * MLXN_ATTN_COUNTERS,
 
 mlxn_attention_params mlxn_attention_params_default(void)
 {
-    mlxn_attention_params p = {0.0f, 0.0f, 0};
+    mlxn_attention_params p = {0.0f, 0.0f, 0, 0};
     return p;
 }
 
@@ -277,6 +277,7 @@ mlxn_status mlxn_op_attention(mlxn_encoder *enc, mlxn_buffer *q, mlxn_buffer *k_
     p.scale = ap.scale > 0.0f ? ap.scale : (float)(1.0 / sqrt((double)s.head_dim));
     p.softcap = ap.softcap;
     p.window = ap.window;
+    p.flags = ap.stable_prefix ? MLXN_ATTN_STABLE_PREFIX : 0;
     if (s.n_tokens == 1)
         return encode_decode(enc, q, k_cache, v_cache, pos, scratch, out, &p);
     int f16 = k_cache->dtype == MLXN_DTYPE_F16, special = head_dim_specialised(p.head_dim);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { F_VIEW = 1, F_BIG = 2 };
+/* F_STABLE: mlxn_attention_params.stable_prefix (the kv_write just before
+ * writes only the row at pos, which the flag allows). */
+enum { F_VIEW = 1, F_BIG = 2, F_STABLE = 4 };
 
 /* Row parameters shared by both kinds of row. */
 typedef struct attn_case {
@@ -180,6 +182,7 @@ static void run_attention(ot_ctx *c, const optest_row *r)
             mlxn_attention_params p = mlxn_attention_params_default();
             p.softcap = (float)a.softcap;
             p.window = (int)a.window;
+            p.stable_prefix = (a.flags & F_STABLE) != 0;
             OT_OK(c, mlxn_op_kv_write(ot_enc(c), bkn, bp, bk));
             OT_OK(c, mlxn_op_kv_write(ot_enc(c), bvn, bp, bv));
             OT_OK(c, mlxn_op_attention(ot_enc(c), bq, bk, bv, bp, &p, scratch, out));
@@ -237,6 +240,8 @@ static void add_attn(int64_t n_tokens, int64_t n_heads, int64_t n_kv, int64_t d,
              (long long)d, (long long)n_tokens, (long long)n_heads, (long long)n_kv,
              (long long)n_ctx, (long long)pos, window ? " window" : "",
              softcap > 0 ? " softcap" : "", (flags & F_VIEW) ? " view" : "");
+    if (flags & F_STABLE)
+        strncat(r.label, " stable-prefix", sizeof r.label - strlen(r.label) - 1);
     r.kernel = kname(n_tokens == 1 ? "decode" : "prefill", dn, d);
     int64_t v[8] = {n_tokens, n_heads, n_kv, d, n_ctx, pos, window, flags};
     memcpy(r.i, v, sizeof v);
@@ -278,6 +283,19 @@ OPTEST_ROWS(attention)
         add_kv_write(5, 3, 80, 40, 37, dt);   /* two rows fall past the cache */
         add_kv_write(100, 2, 96, 257, 100, dt);
         add_kv_write(7, 2, 40, 10, 20, dt);   /* every row past the cache */
+        /* decode with the first tiles loaded before the wait */
+        for (int i = 0; i < 5; i++)
+            add_attn(1, 8, 2, dims[i], 300, 213, 0, F_STABLE, 0, dt);
+        static const int64_t spos[] = {0, 1, 63, 64, 65, 127, 128, 129, 999};
+        for (unsigned i = 0; i < sizeof spos / sizeof spos[0]; i++)
+            add_attn(1, 32, 8, 128, 1000, spos[i], 0, F_STABLE, 0, dt);
+        add_attn(1, 32, 8, 128, 20, 25, 0, F_STABLE, 0, dt);    /* past the cache */
+        add_attn(1, 32, 8, 128, 20, 25, 0, 0, 0, dt);
+        add_attn(1, 32, 8, 128, 20, 19, 0, F_STABLE, 0, dt);
+        add_attn(1, 32, 8, 128, 20, 20, 0, F_STABLE, 0, dt);
+        add_attn(1, 4, 2, 128, 500, 400, 100, F_STABLE, 0, dt); /* window */
+        add_attn(1, 24, 2, 64, 4096, 3001, 0, F_STABLE | F_BIG, 0, dt);
+        add_attn(5, 4, 2, 128, 64, 30, 0, F_STABLE, 0, dt);     /* prefill ignores it */
         /* every head dim: decode and prefill, GQA 2 */
         for (int i = 0; i < 5; i++) {
             add_attn(1, 4, 2, dims[i], 300, 213, 0, 0, 0, dt);
