@@ -49,9 +49,6 @@ MLXN_KERNEL(kv_write_f32)(const float *kv, const int32_t *pos, float *cache, mlx
 #define DEC_HB MLXN_ATTN_DECODE_HEADS
 #define DEC_NW (DEC_NT / 32)
 
-/* Copy keys [kstart, kstart + TK) of K and V (zeros past c1) into a stage
- * of padded rows, all but key `skip`. */
-
 /* Key `key` of K and V into row r of a stage, with plain loads. */
 template <int D, int TK>
 __device__ __forceinline__ void dec_row(unsigned char *ks, const __half *kb, const __half *vb,
@@ -65,6 +62,9 @@ __device__ __forceinline__ void dec_row(unsigned char *ks, const __half *kb, con
             *(const uint4 *)((const unsigned char *)vb + off);
     }
 }
+
+/* Copy keys [kstart, kstart + TK) of K and V (zeros past c1) into a stage
+ * of padded rows, all but key `skip`. */
 template <typename T, int D, int TK>
 __device__ __forceinline__ void dec_load(unsigned char *ks, const T *kb, const T *vb,
                                          int64_t kstart, int64_t c1, int64_t skip = -1)
@@ -246,16 +246,10 @@ __device__ void dec_body_f32(const dec_job &j, const float *q, const T *kc, cons
     }
 }
 
-/* f16 caches: tensor cores. The block's queries are the rows of a 16-row
- * tile (rows past the group's heads are zero); warp w computes S = Q K^T
- * for keys 16w..16w+15 of each 64-key tile, runs its own online softmax
- * and accumulates O += P V, exactly as a prefill warp (see
- * attention_prefill.cu for the fragment layouts). The four warps' states
- * merge through shared memory at the end. */
-/* The first STAGES - 1 tiles. With `early` (MLXN_ATTN_STABLE_PREFIX) the
- * block issues them before waiting for its predecessor, all but the key
- * at the query's position, which that kernel may be writing (dec_row
- * loads it after the wait). */
+/* The first STAGES - 1 tiles of a block's chunk, all but key `skip`. With
+ * MLXN_ATTN_STABLE_PREFIX the block issues them before waiting for its
+ * predecessor, skipping the key at the query's position, which that kernel
+ * may be writing (dec_row loads it after the wait). */
 template <int D, int STAGES>
 __device__ __forceinline__ void dec_prologue(const dec_job &j, const __half *kc,
                                              const __half *vc, const mlxn_attn_kparams &p,
@@ -273,6 +267,12 @@ __device__ __forceinline__ void dec_prologue(const dec_job &j, const __half *kc,
     }
 }
 
+/* f16 caches: tensor cores. The block's queries are the rows of a 16-row
+ * tile (rows past the group's heads are zero); warp w computes S = Q K^T
+ * for keys 16w..16w+15 of each 64-key tile, runs its own online softmax
+ * and accumulates O += P V, exactly as a prefill warp (see
+ * attention_prefill.cu for the fragment layouts). The four warps' states
+ * merge through shared memory at the end. */
 template <int D, int STAGES>
 __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
                              const __half *vc, float *scratch, float *out,
