@@ -3,14 +3,12 @@
  * in double precision rounded to f32 (as the CPU kernels compute them),
  * the powers of the base first, before the kernel waits for its
  * predecessor (they read no buffer; the double-precision pow was about
- * 1% of a decode step when it followed the wait), and the rotation of one
- * pair with f32 rounding at each step (rope_kv).
+ * 1% of a decode step when it followed the wait).
  */
 #ifndef MLXN_ROPE_COMMON_CUH
 #define MLXN_ROPE_COMMON_CUH
 
 #include "common.cuh"
-#include "params/rope_kv.h"
 
 /* pw[i] = theta_base^(-2i / n_rot) for the n_rot / 2 frequencies, by the
  * block's threads (thread t takes i = t, t + blockDim.x, ...): no buffer
@@ -37,27 +35,6 @@ __device__ __forceinline__ void rope_angles(float *cs, float *sn, int32_t positi
         sincos(ang, &s, &c);
         cs[i] = (float)c;
         sn[i] = (float)s;
-    }
-}
-
-/* Pair j (0 .. head_dim / 2) of the head x: its indices *a, *b and the
- * values there after the rotation (pairs past n_rot / 2 are copied). */
-__device__ __forceinline__ void rope_pair(const float *x, uint32_t j, const float *cs,
-                                          const float *sn, const mlxn_rope_kv_kparams &p,
-                                          uint32_t *a, uint32_t *b, float *oa, float *ob)
-{
-    const uint32_t half = p.n_rot / 2;
-    if (j < half) {
-        *a = p.neox ? j : 2 * j;
-        *b = p.neox ? j + half : 2 * j + 1;
-        float xa = x[*a], xb = x[*b];
-        *oa = __fsub_rn(__fmul_rn(xa, cs[j]), __fmul_rn(xb, sn[j]));
-        *ob = __fadd_rn(__fmul_rn(xa, sn[j]), __fmul_rn(xb, cs[j]));
-    } else {
-        *a = p.n_rot + 2 * (j - half);
-        *b = *a + 1;
-        *oa = x[*a];
-        *ob = x[*b];
     }
 }
 

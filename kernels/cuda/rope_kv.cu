@@ -6,6 +6,28 @@
  */
 #include "rope_common.cuh"
 #include "params/rope.h"
+#include "params/rope_kv.h"
+
+/* Pair j (0 .. head_dim / 2) of the head x: its indices *a, *b and the
+ * values there after the rotation (pairs past n_rot / 2 are copied). */
+__device__ __forceinline__ void rope_pair(const float *x, uint32_t j, const float *cs,
+                                          const float *sn, const mlxn_rope_kv_kparams &p,
+                                          uint32_t *a, uint32_t *b, float *oa, float *ob)
+{
+    const uint32_t half = p.n_rot / 2;
+    if (j < half) {
+        *a = p.neox ? j : 2 * j;
+        *b = p.neox ? j + half : 2 * j + 1;
+        float xa = x[*a], xb = x[*b];
+        *oa = __fsub_rn(__fmul_rn(xa, cs[j]), __fmul_rn(xb, sn[j]));
+        *ob = __fadd_rn(__fmul_rn(xa, sn[j]), __fmul_rn(xb, cs[j]));
+    } else {
+        *a = p.n_rot + 2 * (j - half);
+        *b = *a + 1;
+        *oa = x[*a];
+        *ob = x[*b];
+    }
+}
 
 template <typename T>
 __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t *positions,
