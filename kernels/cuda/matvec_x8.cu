@@ -11,13 +11,12 @@
  * one sequence of chunks through S register stages, lane l taking the
  * 16-byte words l, l + 32, ... of each row (a warp reads 512 contiguous
  * bytes of a row per word step). Before waiting for its predecessor
- * (griddepcontrol.wait) a block prefetches weight bytes into L2
- * (p.pf_chunks chunks per warp; L2 is the point of coherence, so this
- * cannot see stale data even when the predecessor writes the weights)
- * and, in the *_early kernels (W cannot change under the kernel:
- * mlxn_weight.immutable), loads its first MLXN_X8_EARLY stages into
- * registers, so their latency overlaps the predecessor's tail instead of
- * following the wait.
+ * (griddepcontrol.wait) a block prefetches each warp's first chunk into
+ * L2 (L2 is the point of coherence, so this cannot see stale data even
+ * when the predecessor writes the weights) or, in the *_early kernels (W
+ * cannot change under the kernel: mlxn_weight.immutable), loads its first
+ * MLXN_X8_EARLY stages into registers, so their latency overlaps the
+ * predecessor's tail instead of following the wait.
  */
 #include "quant.cuh"
 #include "params/elementwise.h"
@@ -288,9 +287,9 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
 #define MLXN_X8_S_SWIGLU_EARLY 4
 #endif
 
-/* Prefetches into L2 before griddepcontrol.wait (p.pf_chunks chunks per
- * warp, kernels/params/matmul.h): the block may be resident while its
- * predecessor finishes, so its first weight bytes can be on their way. */
+/* Prefetches into L2 before griddepcontrol.wait: the block may be
+ * resident while its predecessor finishes, so its first weight bytes can
+ * be on their way. */
 __device__ __forceinline__ void x8_pf_bytes(const void *a, uint32_t bytes)
 {
     const char *c = (const char *)((uintptr_t)a & ~(uintptr_t)127);
@@ -338,14 +337,13 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     const uint32_t nb = p.k / 32, cpr = (nb + 32 * U - 1) / (32 * U);
     const uint32_t row_end = p.n, step = n_warps;
     x8_cursor lc = {gw, 0}, cc = lc;
-    {
-        x8_cursor pc = lc;
-        const uint32_t pf = p.pf_chunks ? p.pf_chunks : 1;
-        for (uint32_t c = 0; c < pf && pc.row < row_end; c++) {
-            x8_prefetch<U, NW>(wt, pc, p);
-            x8_advance(pc, cpr, step);
-        }
-    }
+    /* The plain kernels prefetch each warp's first chunk into L2. The
+     * _early kernels load their first stages into registers instead: an
+     * L2 prefetch there as well (of the first chunk, or of all of a W up
+     * to 24 MiB after a dispatch that was not a product) made tg128 0.8%
+     * slower on an H200 (mlx4: 2%). */
+    if (E == 0 && lc.row < row_end)
+        x8_prefetch<U, NW>(wt, lc, p);
     static_assert(S >= 1 && S <= 6 && E >= 0 && E <= S, "1 to 6 stages, E of them early");
     x8_stage<U, NW> st[6];
 #pragma unroll

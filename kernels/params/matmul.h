@@ -90,14 +90,6 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 #ifndef MLXN_X8_WARPS
 #define MLXN_X8_WARPS 16 /* warps per block */
 #endif
-/* A product whose previous dispatch is not a product (its predecessor is
- * short and leaves the memory idle, as attention before the output
- * projection) prefetches all of W into L2 before waiting for it, when W
- * takes at most this many bytes; otherwise each warp prefetches its first
- * chunk only (more measured slower between back-to-back products). */
-#ifndef MLXN_X8_PF_ALL_BYTES
-#define MLXN_X8_PF_ALL_BYTES (24u << 20)
-#endif
 
 /* The scale d of a block whose largest |x| has the f32 bits amax_bits;
  * *inv = the multiplier of x before rounding. */
@@ -150,8 +142,6 @@ typedef struct mlxn_matmul_params {
     uint32_t rows_per_warp; /* CUDA matvec: rows per warp (1, 2 or 4) */
     uint64_t row_bytes;  /* bytes of one row of W (w buffer) */
     float eps;           /* MLXN_MM_NORM: the norm's epsilon */
-    uint32_t pf_chunks;  /* matvec_x8: chunks per warp prefetched into L2
-                            before griddepcontrol.wait (0 = 1) */
 } mlxn_matmul_params;
 
 #endif /* MLXN_PARAMS_MATMUL_H */

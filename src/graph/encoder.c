@@ -258,13 +258,10 @@ mlxn_status mlxn__encoder_encode_node(mlxn_encoder *enc, const mlxn__node *n)
     mlxn_status st = mlxn__device_check(enc->dev);
     if (st != MLXN_OK)
         return st;
-    if (n->type == MLXN_NODE_BARRIER) {
-        enc->last_kind = MLXN_OP_OTHER;
+    if (n->type == MLXN_NODE_BARRIER)
         return mlxn_encoder_barrier(enc);
-    }
     if (enc->auto_barrier && (st = infer_barrier(enc, n)) != MLXN_OK)
         return st;
-    enc->last_kind = n->kind;
     if (enc->capture)
         return mlxn__graph_append(enc->capture, n);
     return launch_node(enc, n);

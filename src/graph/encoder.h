@@ -24,10 +24,6 @@ struct mlxn_encoder {
     uint8_t bound_bytes[MLXN_MAX_ARGS][MLXN_MAX_ARG_BYTES];
     uint32_t bound_shared;
 
-    /* the kind of the last dispatch encoded (MLXN_OP_OTHER after a
-     * barrier or at the start); ops may tune launches by it */
-    mlxn_op_kind last_kind;
-
     /* annotations for the next dispatch */
     int pending_kind_set;
     mlxn_op_kind pending_kind;

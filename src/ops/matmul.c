@@ -235,14 +235,9 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
 
 /* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks of MLXN_X8_WARPS
  * warps per SM, fewer when W has fewer rows than that many warps; the
- * kernel splits the rows evenly among the grid's warps. The L2 prefetch
- * before the wait covers all of a small W after a dispatch that is not a
- * product. */
-static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, mlxn_matmul_params *p,
-                        const mlxn__mm_w *d)
+ * kernel splits the rows evenly among the grid's warps. */
+static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w *d)
 {
-    if (enc->last_kind != MLXN_OP_MATMUL && mlxn_weight_bytes(d->w) <= MLXN_X8_PF_ALL_BYTES)
-        p->pf_chunks = UINT32_MAX; /* all of W (see MLXN_X8_PF_ALL_BYTES) */
     uint64_t need = ((uint64_t)d->n + MLXN_X8_WARPS - 1) / MLXN_X8_WARPS;
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
                    MLXN_X8_BLOCKS_PER_SM;
@@ -297,7 +292,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, &p, d);
+        x8_geometry(enc, &l, d);
     } else {
         matvec_geometry(&l, &p, d, 1);
     }
@@ -325,7 +320,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, &p, g);
+        x8_geometry(enc, &l, g);
     } else {
         matvec_geometry(&l, &p, g, 2);
     }
