@@ -461,7 +461,13 @@ __device__ void attn_decode_f16(const float *q, const __half *kc, const __half *
     if (p.flags & MLXN_ATTN_STABLE_PREFIX) {
         /* pos and the keys before it cannot change under the kernel */
         dec_job j0;
-        if (dec_setup(j0, posp, p) && j0.c0 < j0.c1) {
+        const bool job = dec_setup(j0, posp, p);
+        /* a block with no keys beside the only active split has nothing
+         * to do: it leaves before the wait, so it holds no SM while the
+         * predecessor finishes (the active block still waits for it) */
+        if (job && j0.c0 >= j0.c1 && j0.active == 1)
+            return;
+        if (job && j0.c0 < j0.c1) {
             /* the position's key, unless it lies past the chunk (past the
              * cache): that row is zero-filled like any other past c1 (a
              * skipped row would keep an earlier kernel's shared memory,
