@@ -256,7 +256,8 @@ typedef struct mlxn_attention_params {
      * kernel that may still run when this op starts (a decode step whose
      * previous op writes only the row at pos): the decode kernel (f16
      * caches, head dims 64/80/96/128/256) then loads its first keys and
-     * values before waiting for the previous kernel. Default 0. */
+     * values before waiting for the previous kernel, and its blocks
+     * without keys leave before it. Default 0. */
     int stable_prefix;
 } mlxn_attention_params;
 
