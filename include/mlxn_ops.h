@@ -154,6 +154,11 @@ typedef struct mlxn_rope_kv_args {
     const mlxn_rope_params *rope;
     mlxn_buffer *pos;
     mlxn_buffer *k_cache, *v_cache;
+    /* 1 when positions (and freq_factors) are not written by any kernel
+     * that may still run when this op starts (positions written by the
+     * host before the step): the CUDA kernel then computes the angles
+     * before waiting for the previous kernel. Default 0. */
+    int stable_positions;
 } mlxn_rope_kv_args;
 
 mlxn_status mlxn_op_rope_kv_write(mlxn_encoder *enc, const mlxn_rope_kv_args *a);

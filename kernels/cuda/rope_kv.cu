@@ -36,12 +36,17 @@ __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t 
 {
     __shared__ float cs[MLXN_ROPE_MAX_HALF], sn[MLXN_ROPE_MAX_HALF];
     __shared__ double pw[MLXN_ROPE_MAX_HALF];
-    rope_pow(pw, p.n_rot, p.theta_base); /* before the wait: reads no buffer */
-    MLXN_PDL_ENTER();
     uint32_t t = blockIdx.x, hd = p.head_dim;
+    rope_pow(pw, p.n_rot, p.theta_base); /* before the wait: reads no buffer */
+    /* stable positions: the angles too (freq_factors is a weight) */
+    const bool early = (p.flags & MLXN_ROPE_KV_STABLE_POSITIONS) && t < p.n_tokens;
+    if (early)
+        rope_angles(cs, sn, positions[t], factors, pw, p.n_rot, p.freq_scale, p.has_factors);
+    MLXN_PDL_ENTER();
     if (t >= p.n_tokens)
         return;
-    rope_angles(cs, sn, positions[t], factors, pw, p.n_rot, p.freq_scale, p.has_factors);
+    if (!early)
+        rope_angles(cs, sn, positions[t], factors, pw, p.n_rot, p.freq_scale, p.has_factors);
     __syncthreads();
     int32_t pos0 = *posp;
     int64_t row = (int64_t)(pos0 < 0 ? 0 : pos0) + t;

@@ -26,7 +26,13 @@ typedef struct mlxn_rope_kv_kparams {
     uint32_t n_ctx;           /* cache rows; rows at or past it are skipped */
     float theta_base;
     float freq_scale;
-    uint32_t pad;
+    uint32_t flags;           /* MLXN_ROPE_KV_* */
 } mlxn_rope_kv_kparams;
+
+enum {
+    /* positions cannot change while the kernel may run: the angles are
+     * computed before waiting for the previous kernel */
+    MLXN_ROPE_KV_STABLE_POSITIONS = 1u << 0
+};
 
 #endif /* MLXN_PARAMS_ROPE_KV_H */

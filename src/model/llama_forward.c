@@ -53,9 +53,10 @@ static mlxn_status encode_layer(mlxn_model *m, const mlxn__layer *L, const mlxn_
     rp.n_rot = c->n_rot;
     rp.theta_base = c->rope_theta;
     rp.freq_scale = c->rope_scaling == MLXN_ROPE_SCALING_LINEAR ? 1.0f / c->rope_factor : 1.0f;
-    /* RoPE of q and k fused with the cache writes of k and v. */
-    mlxn_rope_kv_args rk = {a->q,      a->k, a->v,       a->positions, m->freq_factors,
-                            &rp,       m->pos_buf,       L->k_cache,   L->v_cache};
+    /* RoPE of q and k fused with the cache writes of k and v; positions
+     * are written by the host before the step or chunk (stable) */
+    mlxn_rope_kv_args rk = {a->q, a->k,       a->v,       a->positions, m->freq_factors,
+                            &rp,  m->pos_buf, L->k_cache, L->v_cache,   1};
     if ((st = mlxn_op_rope_kv_write(e, &rk)))
         return st;
     mlxn_attention_params ap = mlxn_attention_params_default();

@@ -67,6 +67,7 @@ mlxn_status mlxn_op_rope_kv_write(mlxn_encoder *enc, const mlxn_rope_kv_args *a)
     p.n_ctx = (uint32_t)kc->shape[1];
     p.theta_base = a->rope->theta_base;
     p.freq_scale = a->rope->freq_scale;
+    p.flags = a->stable_positions ? MLXN_ROPE_KV_STABLE_POSITIONS : 0;
     uint32_t pairs = (uint32_t)hd / 2, rows = (uint32_t)(n_head + 2 * n_kv);
     p.heads_per_block = pairs >= 256 ? 1 : 256 / pairs;
     mlxn__op_launch l;

@@ -10,13 +10,14 @@
 #include <stdio.h>
 
 /* i[0] n_tokens, i[1] n_head, i[2] n_kv, i[3] head_dim, i[4] n_rot,
- * i[5] n_ctx, i[6] cache row of token 0, i[7] neox | 2 * factors;
+ * i[5] n_ctx, i[6] cache row of token 0, i[7] neox | 2 * factors |
+ * 4 * stable_positions (angles before the wait on CUDA);
  * t[0] cache dtype. */
 static void run_rope_kv(ot_ctx *c, const optest_row *r)
 {
     int64_t T = r->i[0], H = r->i[1], KV = r->i[2], D = r->i[3], R = r->i[4], C = r->i[5];
     int64_t pos0 = r->i[6];
-    int neox = (int)(r->i[7] & 1), has_ff = (int)(r->i[7] >> 1);
+    int neox = (int)(r->i[7] & 1), has_ff = (int)(r->i[7] >> 1 & 1);
     mlxn_dtype ct = r->t[0];
     float *q = ot_rand(c, T * H * D, -2, 2, MLXN_DTYPE_F32);
     float *k = ot_rand(c, T * KV * D, -2, 2, MLXN_DTYPE_F32);
@@ -45,6 +46,7 @@ static void run_rope_kv(ot_ctx *c, const optest_row *r)
         a.k_cache = ot_in(c, ct, 3, sc, kc0);
         a.v_cache = ot_in(c, ct, 3, sc, vc0);
         a.rope = &rp;
+        a.stable_positions = (int)(r->i[7] >> 2 & 1);
         if (!a.v_cache)
             return;
         OT_OK(c, mlxn_op_rope_kv_write(ot_enc(c), &a));
@@ -104,16 +106,20 @@ OPTEST_ROWS(rope_kv)
         {1, 7, 1, 64, 32, 9, 3, 1},      {3, 6, 2, 64, 64, 8, 6, 3},
         {5, 4, 4, 80, 80, 12, 0, 1},     {2, 12, 3, 256, 192, 4, 3, 0},
         {1, 2, 2, 96, 96, 4, 9, 1},
+        /* stable positions: the angles before the wait */
+        {1, 32, 8, 128, 128, 64, 63, 4}, {3, 6, 2, 64, 64, 8, 6, 7},
+        {1, 8, 4, 8, 8, 16, 16, 6},
     };
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int f16 = 0; f16 < 2; f16++) {
             optest_row r = {0};
             const int64_t *x = cases[i];
             snprintf(r.label, sizeof r.label,
-                     "rope_kv %s T=%lld H=%lld KV=%lld D=%lld rot=%lld ctx=%lld pos=%lld %s%s",
+                     "rope_kv %s T=%lld H=%lld KV=%lld D=%lld rot=%lld ctx=%lld pos=%lld %s%s%s",
                      f16 ? "f16" : "f32", (long long)x[0], (long long)x[1], (long long)x[2],
                      (long long)x[3], (long long)x[4], (long long)x[5], (long long)x[6],
-                     (x[7] & 1) ? "neox" : "interleaved", (x[7] & 2) ? " factors" : "");
+                     (x[7] & 1) ? "neox" : "interleaved", (x[7] & 2) ? " factors" : "",
+                     (x[7] & 4) ? " stable" : "");
             r.kernel = f16 ? "rope_kv_f16" : "rope_kv_f32";
             for (int j = 0; j < 8; j++)
                 r.i[j] = x[j];
