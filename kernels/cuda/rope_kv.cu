@@ -8,27 +8,6 @@
 #include "params/rope.h"
 #include "params/rope_kv.h"
 
-/* Pair j (0 .. head_dim / 2) of the head x: its indices *a, *b and the
- * values there after the rotation (pairs past n_rot / 2 are copied). */
-__device__ __forceinline__ void rope_pair(const float *x, uint32_t j, const float *cs,
-                                          const float *sn, const mlxn_rope_kv_kparams &p,
-                                          uint32_t *a, uint32_t *b, float *oa, float *ob)
-{
-    const uint32_t half = p.n_rot / 2;
-    if (j < half) {
-        *a = p.neox ? j : 2 * j;
-        *b = p.neox ? j + half : 2 * j + 1;
-        float xa = x[*a], xb = x[*b];
-        *oa = __fsub_rn(__fmul_rn(xa, cs[j]), __fmul_rn(xb, sn[j]));
-        *ob = __fadd_rn(__fmul_rn(xa, sn[j]), __fmul_rn(xb, cs[j]));
-    } else {
-        *a = p.n_rot + 2 * (j - half);
-        *b = *a + 1;
-        *oa = x[*a];
-        *ob = x[*b];
-    }
-}
-
 template <typename T>
 __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t *positions,
                         const float *factors, const int32_t *posp, T *kc, T *vc,
@@ -36,7 +15,7 @@ __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t 
 {
     __shared__ float cs[MLXN_ROPE_MAX_HALF], sn[MLXN_ROPE_MAX_HALF];
     __shared__ double pw[MLXN_ROPE_MAX_HALF];
-    uint32_t t = blockIdx.x, hd = p.head_dim;
+    uint32_t t = blockIdx.x, half = p.n_rot / 2, hd = p.head_dim;
     rope_pow(pw, p.n_rot, p.theta_base); /* before the wait: reads no buffer */
     /* stable positions: the angles too (freq_factors is a weight) */
     const bool early = (p.flags & MLXN_ROPE_KV_STABLE_POSITIONS) && t < p.n_tokens;
@@ -70,7 +49,18 @@ __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t 
                               : k + ((uint64_t)t * p.n_kv + h) * hd;
         uint32_t a, b;
         float oa, ob;
-        rope_pair(x, j, cs, sn, p, &a, &b, &oa, &ob);
+        if (j < half) {
+            a = p.neox ? j : 2 * j;
+            b = p.neox ? j + half : 2 * j + 1;
+            float xa = x[a], xb = x[b];
+            oa = __fsub_rn(__fmul_rn(xa, cs[j]), __fmul_rn(xb, sn[j]));
+            ob = __fadd_rn(__fmul_rn(xa, sn[j]), __fmul_rn(xb, cs[j]));
+        } else { /* past n_rot: copied */
+            a = p.n_rot + 2 * (j - half);
+            b = a + 1;
+            oa = x[a];
+            ob = x[b];
+        }
         if (is_q) {
             float *o = q + ((uint64_t)t * p.n_head + h) * hd;
             o[a] = oa;
