@@ -313,6 +313,7 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
         dst[0] = __floats2half2_rn(v.x, v.y);
         dst[1] = __floats2half2_rn(v.z, v.w);
     }
+    MLXN_TL_MARK(2);
     for (int t = 0; t < n_tiles; t++) {
         attn_cp_wait<STAGES - 2>();
         __syncthreads();
@@ -393,6 +394,7 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
     }
     attn_cp_wait<0>();
     __syncthreads(); /* every warp is done with the tiles: reuse them */
+    MLXN_TL_MARK(3);
 
     /* rows of the merge buffer padded by 8 floats, so the fragment stores
      * (lane g of 0..7 on row g, as float2) fall in distinct banks: with
@@ -419,6 +421,7 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
         *(float2 *)(ob + n * 8) = make_float2(o[n][2], o[n][3]);
     }
     __syncthreads();
+    MLXN_TL_MARK(4);
     for (int i = tid; i < nh * D; i += DEC_NT) {
         int r = i / D, d = i % D;
         float mmax = -INFINITY;
@@ -536,7 +539,7 @@ __device__ void attn_decode(const float *q, const T *kc, const T *vc, const int3
 MLXN_KERNEL(attn_decode_f16_d64)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<64>(q, k, v, pos, scratch, out, p); }
 MLXN_KERNEL(attn_decode_f16_d80)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<80>(q, k, v, pos, scratch, out, p); }
 MLXN_KERNEL(attn_decode_f16_d96)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<96>(q, k, v, pos, scratch, out, p); }
-MLXN_KERNEL(attn_decode_f16_d128)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<128>(q, k, v, pos, scratch, out, p); }
+MLXN_KERNEL(attn_decode_f16_d128)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { MLXN_TL_BEGIN(); attn_decode_f16<128>(q, k, v, pos, scratch, out, p); MLXN_TL_END(MLXN_TL_ATTN_DECODE, mlxn_tl_t[3], mlxn_tl_t[4]); }
 MLXN_KERNEL(attn_decode_f16_d256)(const float *q, const __half *k, const __half *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode_f16<256>(q, k, v, pos, scratch, out, p); }
 MLXN_KERNEL(attn_decode_f32_d64)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 64>(q, k, v, pos, scratch, out, p); }
 MLXN_KERNEL(attn_decode_f32_d80)(const float *q, const float *k, const float *v, const int32_t *pos, float *scratch, float *out, mlxn_attn_kparams p) { attn_decode<float, 80>(q, k, v, pos, scratch, out, p); }

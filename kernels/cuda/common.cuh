@@ -14,6 +14,8 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
+#include "timeline.cuh"
+
 #define MLXN_KERNEL(name) extern "C" __global__ void name
 /* A kernel with __launch_bounds__(threads, min_blocks per SM): the
  * compiler keeps its registers low enough for min_blocks blocks. */
@@ -24,6 +26,7 @@
     do {                                                                       \
         asm volatile("griddepcontrol.wait;" ::: "memory");                     \
         asm volatile("griddepcontrol.launch_dependents;" ::: "memory");        \
+        MLXN_TL_MARK(1);                                                       \
     } while (0)
 
 __device__ __forceinline__ float mlxn_to_f32(float v) { return v; }

@@ -353,8 +353,10 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     }
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    MLXN_TL_MARK(1);
     x8_quantize(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si);
     __syncthreads();
+    MLXN_TL_MARK(2);
 #pragma unroll
     for (int i = E; i < S; i++) {
         x8_load<U, NW>(st[i], wt, lc, row_end, p);
@@ -395,7 +397,9 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
 MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
+    MLXN_TL_BEGIN();
     x8_run<1, MLXN_X8_U, MLXN_X8_S, 0>(x, nw, wt, add, out, p);
+    MLXN_TL_END(MLXN_TL_X8, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
 /* args: as matvec_x8_mlx4; W does not change while the kernel may run
@@ -405,7 +409,9 @@ MLXN_KERNEL_BOUNDED(matvec_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(cons
 MLXN_KERNEL_BOUNDED(matvec_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[1] = {{w, s, b}};
+    MLXN_TL_BEGIN();
     x8_run<1, MLXN_X8_U, MLXN_X8_S, X8_EARLY(MLXN_X8_S)>(x, nw, wt, add, out, p);
+    MLXN_TL_END(MLXN_TL_X8_EARLY, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
 /* args: x, wg, sg, bg, wu, su, bu, out, nw, params (matvec_swiglu_mlx4's
@@ -413,13 +419,17 @@ MLXN_KERNEL_BOUNDED(matvec_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    MLXN_TL_BEGIN();
     x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU, 0>(x, nw, wt, 0, out, p);
+    MLXN_TL_END(MLXN_TL_X8_SWIGLU, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
 /* args: as matvec_swiglu_x8_mlx4, W immutable (see matvec_x8_early_mlx4) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    MLXN_TL_BEGIN();
     x8_run<2, MLXN_X8_U_SWIGLU, MLXN_X8_S_SWIGLU_EARLY, X8_EARLY(MLXN_X8_S_SWIGLU_EARLY)>(
         x, nw, wt, 0, out, p);
+    MLXN_TL_END(MLXN_TL_X8_SWIGLU_EARLY, p.n, p.k | (uint64_t)p.flags << 32);
 }

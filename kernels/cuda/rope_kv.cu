@@ -84,5 +84,5 @@ __device__ void rope_kv(float *q, const float *k, const float *v, const int32_t 
 }
 
 /* args: q, k, v, positions, freq_factors, pos, k_cache, v_cache, params */
-MLXN_KERNEL(rope_kv_f16)(float *q, const float *k, const float *v, const int32_t *positions, const float *factors, const int32_t *pos, __half *kc, __half *vc, mlxn_rope_kv_kparams p) { rope_kv<__half>(q, k, v, positions, factors, pos, kc, vc, p); }
+MLXN_KERNEL(rope_kv_f16)(float *q, const float *k, const float *v, const int32_t *positions, const float *factors, const int32_t *pos, __half *kc, __half *vc, mlxn_rope_kv_kparams p) { MLXN_TL_BEGIN(); rope_kv<__half>(q, k, v, positions, factors, pos, kc, vc, p); MLXN_TL_END(MLXN_TL_ROPE_KV, 0, 0); }
 MLXN_KERNEL(rope_kv_f32)(float *q, const float *k, const float *v, const int32_t *positions, const float *factors, const int32_t *pos, float *kc, float *vc, mlxn_rope_kv_kparams p) { rope_kv<float>(q, k, v, positions, factors, pos, kc, vc, p); }

@@ -7,6 +7,7 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_graph.h"
 #include "backend/cuda/cuda_modules.h"
+#include "params/timeline.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,62 @@ static void unload_modules(mlxn__cuda_device *cd)
     cd->modules = NULL;
 }
 
+/* The device timeline (params/timeline.h): with MLXN_TIMELINE=path in the
+ * environment, every module built with -DMLXN_TIMELINE gets its
+ * mlxn_tl_buf pointed at one buffer of the device, written to path at
+ * close. Modules without the symbol (the normal build) are left alone. */
+static void timeline_attach(mlxn__cuda_device *cd, CUmodule m)
+{
+    if (!getenv("MLXN_TIMELINE"))
+        return;
+    const size_t bytes = 8u * MLXN_TL_WORDS * ((size_t)MLXN_TL_CAP + 1);
+    CUdeviceptr sym;
+    size_t n;
+    if (cd->cu->cuModuleGetGlobal(&sym, &n, m, "mlxn_tl_buf") != CUDA_SUCCESS || n != 8)
+        return;
+    if (!cd->timeline) {
+        if (cd->cu->cuMemAlloc(&cd->timeline, bytes) != CUDA_SUCCESS) {
+            cd->timeline = 0;
+            fprintf(stderr, "mlxn: MLXN_TIMELINE: no memory for %zu bytes of records\n", bytes);
+            return;
+        }
+        cd->cu->cuMemsetD32Async(cd->timeline, 0, bytes / 4, cd->xfer);
+    }
+    cd->cu->cuMemcpyHtoDAsync(sym, &cd->timeline, 8, cd->xfer);
+    cd->cu->cuStreamSynchronize(cd->xfer);
+}
+
+/* Write the records (word 0 the count taken, then the records kept). */
+static void timeline_dump(mlxn__cuda_device *cd)
+{
+    const char *path = getenv("MLXN_TIMELINE");
+    if (!path || !cd->timeline)
+        return;
+    unsigned long long count = 0;
+    cd->cu->cuMemcpyDtoHAsync(&count, cd->timeline, 8, cd->xfer);
+    cd->cu->cuStreamSynchronize(cd->xfer);
+    const unsigned long long kept = count < MLXN_TL_CAP ? count : MLXN_TL_CAP;
+    const size_t bytes = 8u * MLXN_TL_WORDS * (size_t)(kept + 1);
+    unsigned long long *h = malloc(bytes);
+    FILE *f = fopen(path, "wb");
+    int ok = h && f;
+    if (ok) {
+        ok = cd->cu->cuMemcpyDtoHAsync(h, cd->timeline, bytes, cd->xfer) == CUDA_SUCCESS &&
+             cd->cu->cuStreamSynchronize(cd->xfer) == CUDA_SUCCESS &&
+             fwrite(h, 1, bytes, f) == bytes;
+    }
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (ok)
+        fprintf(stderr, "mlxn: timeline: %llu of %llu block records written to %s\n", kept,
+                count, path);
+    else
+        fprintf(stderr, "mlxn: timeline: could not write %s\n", path);
+    free(h);
+    cd->cu->cuMemFree(cd->timeline);
+    cd->timeline = 0;
+}
+
 static mlxn_status load_modules(mlxn_device *dev, mlxn__cuda_device *cd)
 {
     cd->modules = calloc((size_t)(mlxn__cuda_module_count + 1), sizeof *cd->modules);
@@ -43,6 +100,7 @@ static mlxn_status load_modules(mlxn_device *dev, mlxn__cuda_device *cd)
         CUresult r = cd->cu->cuModuleLoadData(&cd->modules[i], mlxn__cuda_modules[i].begin);
         if (r != CUDA_SUCCESS)
             return MLXN__CU_FAIL(dev, r, "loading kernels of %s.cu", mlxn__cuda_modules[i].name);
+        timeline_attach(cd, cd->modules[i]);
     }
     return MLXN_OK;
 }
@@ -99,6 +157,7 @@ static void cuda_close(mlxn_device *dev)
     mlxn__cuda_device *cd = mlxn__cuda_of(dev);
     mlxn__cuda_bind(dev);
     cd->cu->cuCtxSynchronize();
+    timeline_dump(cd);
     mlxn__cuda_blas_close(dev);
     unload_modules(cd);
     cd->cu->cuStreamDestroy(cd->xfer);

@@ -18,6 +18,7 @@ typedef struct mlxn__cuda_device {
     int sm_count;
     mlxn__cuda_blas *blas; /* cublasLt, loaded on first use (cuda_blas.c) */
     int blas_failed;       /* loading cublasLt failed: do not retry */
+    CUdeviceptr timeline;  /* device timeline records (params/timeline.h) or 0 */
 } mlxn__cuda_device;
 
 typedef struct mlxn__cuda_queue {

@@ -59,6 +59,7 @@
     X(cuEventElapsedTime)                                                      \
     X(cuModuleLoadData)                                                        \
     X(cuModuleUnload)                                                          \
+    X(cuModuleGetGlobal)                                                       \
     X(cuModuleGetFunction)                                                     \
     X(cuFuncLoad)                                                              \
     X(cuFuncSetAttribute)                                                      \
