@@ -47,6 +47,16 @@ def kind(tag, a, b, flags_norm, flags_add):
     return {10: "attention decode", 20: "rope_kv"}.get(tag, "tag %d" % tag)
 
 
+def attention_phases(r):
+    """Medians over the active blocks (those that reached the mark) of the
+    attention's phases after the wait: q in, tiles, states stored, merge."""
+    a = r[(r[:, 6] > 0) & (r[:, 2] > 0) & (r[:, 3] > 0)]
+    if not len(a):
+        return None
+    return [np.median(v) for v in (a[:, 6] - a[:, 5], a[:, 2] - a[:, 6], a[:, 3] - a[:, 2],
+                                   a[:, 7] - a[:, 3])]
+
+
 def launches(r):
     """Launches as index arrays, in start order."""
     tag, a, b = r[:, 0], r[:, 2], r[:, 3]
@@ -88,9 +98,7 @@ def main():
             pre=np.median((t1 - t0)[waited]) if waited.any() else 0,
             xb=np.median((t2 - t1)[marked]) if marked.any() else 0,
             sb=np.median((t3 - t2)[marked]) if marked.any() else 0,
-            attn=[np.median(v) for v in (r[ix, 6] - t1, r[ix, 2] - r[ix, 6], r[ix, 3] - r[ix, 2],
-                                         t3 - r[ix, 3])] if k[0] == 10 and (t2 > 0).any() else None,
-            attn_ix=(t2 > 0)))
+            attn=attention_phases(r[ix]) if k[0] == 10 else None))
     widest = max((x["n"] for x in L if x["tag"] in X8), default=None)
     ends = [i for i, x in enumerate(L) if x["tag"] in X8 and x["n"] == widest]
     if len(ends) < 2:
