@@ -5,7 +5,8 @@
  * CUDA backend allocates when the environment names a file in
  * MLXN_TIMELINE; the device's close writes the buffer there and
  * scripts/timeline.py turns it into the critical path of each kernel
- * (docs/performance.md, "Device timeline").
+ * (docs/performance.md, "Device timeline"). Every CUDA device of the
+ * process writes the same file at its close: time one device at a time.
  *
  * Buffer: word 0 counts the records taken (it may exceed the capacity:
  * records past MLXN_TL_CAP are dropped), record i at words 8 (i + 1) ..

@@ -142,6 +142,8 @@ static mlxn_status cuda_open(mlxn_device *dev, const mlxn_device_params *p)
     if (st == MLXN_OK)
         st = load_modules(dev, cd);
     if (st != MLXN_OK) {
+        if (cd->timeline)
+            cu->cuMemFree(cd->timeline);
         unload_modules(cd);
         if (cd->xfer)
             cu->cuStreamDestroy(cd->xfer);
