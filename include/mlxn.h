@@ -137,6 +137,13 @@ typedef struct mlxn_device_params {
      * scaled in f32 (matvec_x8_*; relative error of x up to 1/254 of a
      * block's largest |x|), about twice as fast; 1 keeps x in f32. */
     int matvec_exact;
+    /* 1: record the device timeline, a diagnostic: CUDA kernels built
+     * with -DMLXN_TIMELINE stamp every block of the decode products,
+     * rope_kv and decode attention (kernels/params/timeline.h) into a
+     * buffer of the device, which mlxn_device_timeline_write saves.
+     * Creation fails with MLXN_ERR_UNSUPPORTED on the CPU and when the
+     * kernels were built without the stamps. Default 0. */
+    int timeline;
 } mlxn_device_params;
 
 mlxn_device_params mlxn_device_params_default(void);
@@ -170,6 +177,14 @@ mlxn_status mlxn_device_status(const mlxn_device *dev);
 
 /* Wait until every queue of the device is idle. */
 mlxn_status mlxn_device_synchronize(mlxn_device *dev);
+
+/* Wait for the device, then write its timeline records (format in
+ * kernels/params/timeline.h; scripts/timeline.py reads them) to `path`.
+ * *taken (may be NULL): the records the kernels took, which may exceed
+ * the ones kept (MLXN_TL_CAP). MLXN_ERR_STATE when the device was created
+ * without mlxn_device_params.timeline, MLXN_ERR_IO when the file cannot
+ * be written. */
+mlxn_status mlxn_device_timeline_write(mlxn_device *dev, const char *path, uint64_t *taken);
 
 /* Queues execute their command buffers in submission order. The device
  * owns a default queue; more can be created for concurrent work. */

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """timeline.py: the critical path of a decode step from a device timeline.
 
-A libmlxn built with EXTRA_NVCCFLAGS=-DMLXN_TIMELINE writes one record per
-block of the instrumented kernels (kernels/params/timeline.h) to the file
-named by MLXN_TIMELINE when the device closes:
+A libmlxn built with EXTRA_NVCCFLAGS=-DMLXN_TIMELINE records one entry per
+block of the instrumented kernels (kernels/params/timeline.h) on a device
+created with mlxn_device_params.timeline; `mlxn bench --timeline FILE`
+writes them to FILE after its runs:
 
     make BUILD=build-tl EXTRA_NVCCFLAGS=-DMLXN_TIMELINE
-    MLXN_TIMELINE=/tmp/tl.bin build-tl/mlxn bench -p 0 -r 1
+    build-tl/mlxn bench -p 0 -r 1 --timeline /tmp/tl.bin
     python3 scripts/timeline.py /tmp/tl.bin
 
 Blocks are grouped into launches (a launch's blocks pass griddepcontrol.wait

@@ -8,6 +8,11 @@
 #include "backend/cuda/cuda_modules.h"
 #include "cpu/cpu_kernel.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 TEST(status_names)
 {
     for (int s = 0; s < MLXN_STATUS_COUNT; s++)
@@ -76,6 +81,52 @@ TEST(cuda_request_is_answered_clearly)
     REQUIRE_OK(mlxn_device_create(&p, &dev));
     CHECK(mlxn_device_backend(dev) == MLXN_BACKEND_CPU);
     mlxn_device_destroy(dev);
+}
+
+/* The device timeline: only asked for, only on CUDA, and only with kernels
+ * built with stamps; the plain build says so at creation. */
+TEST(timeline_is_explicit_and_cuda_only)
+{
+    mlxn_device *dev = test_device();
+    CHECK(mlxn_device_timeline_write(dev, "/tmp/mlxn_no_timeline", NULL) == MLXN_ERR_STATE);
+    CHECK(mlxn_device_timeline_write(NULL, "/tmp/mlxn_no_timeline", NULL) == MLXN_ERR_INVALID_ARG);
+    CHECK(mlxn_device_timeline_write(dev, NULL, NULL) == MLXN_ERR_INVALID_ARG);
+    mlxn_device_params p = mlxn_device_params_default();
+    p.timeline = 1;
+    p.backend = MLXN_BACKEND_CPU;
+    mlxn_device *t = NULL;
+    CHECK(mlxn_device_create(&p, &t) == MLXN_ERR_UNSUPPORTED);
+    CHECK(t == NULL);
+    CHECK_MSG(strstr(mlxn_last_error(NULL), "timeline") != NULL, "unclear message: '%s'",
+              mlxn_last_error(NULL));
+    if (test_backend() != MLXN_BACKEND_CUDA)
+        return;
+    p.backend = MLXN_BACKEND_CUDA;
+    mlxn_status st = mlxn_device_create(&p, &t);
+    if (st == MLXN_ERR_UNSUPPORTED) { /* the plain build */
+        CHECK(t == NULL);
+        CHECK_MSG(strstr(mlxn_last_error(NULL), "-DMLXN_TIMELINE") != NULL,
+                  "unclear message: '%s'", mlxn_last_error(NULL));
+        return;
+    }
+    REQUIRE_OK(st);
+    /* a build with stamps: nothing ran yet, so the file is the header */
+    char path[] = "/tmp/mlxn_test_timelineXXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE_OK(fd >= 0 ? MLXN_OK : MLXN_ERR_IO);
+    close(fd);
+    uint64_t taken = 99;
+    CHECK_OK(mlxn_device_timeline_write(t, path, &taken));
+    CHECK(taken == 0);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        CHECK(ftell(f) == 64);
+        fclose(f);
+    }
+    unlink(path);
+    mlxn_device_destroy(t);
 }
 
 TEST(buffers_are_zero_filled)

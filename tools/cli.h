@@ -24,7 +24,8 @@ int mlxn_cmd_quantize(int argc, char **argv);
 int mlxn_cli_backend(const char *s, mlxn_backend *out);
 /* Create a device with MLXN_PROFILE_* bits, printing the reason to stderr
  * on failure (NULL). */
-mlxn_device *mlxn_cli_device(mlxn_backend backend, unsigned profile, int matvec_exact);
+mlxn_device *mlxn_cli_device(mlxn_backend backend, unsigned profile, int matvec_exact,
+                             int timeline);
 /* Loading progress: a bar on stderr when it is a terminal, else nothing. */
 void mlxn_cli_progress(float fraction, void *arg);
 

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <unistd.h>
 
-mlxn_device *mlxn_cli_device(mlxn_backend backend, unsigned profile, int matvec_exact)
+mlxn_device *mlxn_cli_device(mlxn_backend backend, unsigned profile, int matvec_exact,
+                             int timeline)
 {
     mlxn_device_params p = mlxn_device_params_default();
     p.backend = backend;
     p.profile = profile;
     p.matvec_exact = matvec_exact;
+    p.timeline = timeline;
     mlxn_device *dev = NULL;
     if (mlxn_device_create(&p, &dev) != MLXN_OK) {
         fprintf(stderr, "mlxn: cannot open a device: %s\n", mlxn_last_error(NULL));

@@ -15,7 +15,7 @@
 #include <time.h>
 
 typedef struct bench_opts {
-    const char *model, *synthetic, *format;
+    const char *model, *synthetic, *format, *timeline;
     mlxn_backend backend;
     int n_prompt, n_gen, reps, group, n_ctx, graph, json, profile;
     mlxn_dtype kv;
@@ -41,6 +41,9 @@ static void usage(FILE *f)
             "  --no-graph            encode every decode step instead of replaying it\n"
             "  --profile             GPU time per kernel of one extra generation run\n"
             "                        (direct launches, one event pair per dispatch)\n"
+            "  --timeline FILE       write the device timeline of the whole run to FILE\n"
+            "                        (CUDA kernels built with -DMLXN_TIMELINE; read it\n"
+            "                        with scripts/timeline.py)\n"
             "  -o, --output md|json  output format (default md)\n"
             "  -h, --help\n");
 }
@@ -90,6 +93,8 @@ static int parse(int argc, char **argv, bench_opts *o)
                 return fprintf(stderr, "mlxn bench: unknown output '%s'\n", v), 2;
         } else if (!strcmp(a, "--no-graph")) {
             o->graph = 0;
+        } else if (TAKES("--timeline", "--timeline")) {
+            o->timeline = v;
         } else if (!strcmp(a, "--profile")) {
             o->profile = 1;
         } else {
@@ -296,7 +301,8 @@ int mlxn_cmd_bench(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     if (o.reps > 64)
         o.reps = 64;
-    mlxn_device *dev = mlxn_cli_device(o.backend, o.profile ? MLXN_PROFILE_DISPATCHES : 0, 0);
+    mlxn_device *dev =
+        mlxn_cli_device(o.backend, o.profile ? MLXN_PROFILE_DISPATCHES : 0, 0, o.timeline != NULL);
     if (!dev)
         return 1;
     mlxn_model *m = NULL;
@@ -342,6 +348,16 @@ int mlxn_cmd_bench(int argc, char **argv)
             print_md(&o, name, m, dev, r, nr, bw);
         if (o.profile && o.n_gen)
             rc = profile_tg(m, dev, o.n_gen, token);
+    }
+    uint64_t taken = 0;
+    if (!rc && o.timeline) {
+        if (mlxn_device_timeline_write(dev, o.timeline, &taken) != MLXN_OK) {
+            fprintf(stderr, "mlxn bench: %s\n", mlxn_last_error(dev));
+            rc = 1;
+        } else {
+            fprintf(stderr, "mlxn bench: timeline (%llu block records taken) in %s\n",
+                    (unsigned long long)taken, o.timeline);
+        }
     }
     mlxn_model_destroy(m);
     mlxn_device_destroy(dev);

@@ -100,7 +100,7 @@ int mlxn_cmd_eval(int argc, char **argv)
         fprintf(stderr, "mlxn eval: need -m MODEL and --ids with comma-separated ids\n");
         return 2;
     }
-    mlxn_device *dev = mlxn_cli_device(backend, 0, exact);
+    mlxn_device *dev = mlxn_cli_device(backend, 0, exact, 0);
     if (!dev) {
         free(ids);
         return 1;

@@ -133,7 +133,7 @@ int mlxn_cmd_generate(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    mlxn_device *dev = mlxn_cli_device(backend, 0, 0);
+    mlxn_device *dev = mlxn_cli_device(backend, 0, 0, 0);
     if (!dev)
         return 1;
     mlxn_model_params mp = mlxn_model_params_default();

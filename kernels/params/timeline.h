@@ -2,11 +2,11 @@
  * params/timeline.h: the device timeline, a diagnostic. Kernels built with
  * -DMLXN_TIMELINE (kernels/cuda/timeline.cuh) stamp %globaltimer (ns) at
  * points of each block and append one record per block to a buffer the
- * CUDA backend allocates when the environment names a file in
- * MLXN_TIMELINE; the device's close writes the buffer there and
- * scripts/timeline.py turns it into the critical path of each kernel
- * (docs/performance.md, "Device timeline"). Every CUDA device of the
- * process writes the same file at its close: time one device at a time.
+ * CUDA backend allocates for a device created with
+ * mlxn_device_params.timeline; mlxn_device_timeline_write saves it
+ * (`mlxn bench --timeline FILE`) and scripts/timeline.py turns it into the
+ * critical path of each kernel (docs/performance.md, "Device timeline").
+ * Each device loads its own modules, so each has its own buffer.
  *
  * Buffer: word 0 counts the records taken (it may exceed the capacity:
  * records past MLXN_TL_CAP are dropped), record i at words 8 (i + 1) ..

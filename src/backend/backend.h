@@ -77,6 +77,10 @@ typedef struct mlxn__backend {
     mlxn_status (*open)(mlxn_device *dev, const mlxn_device_params *p);
     void (*close)(mlxn_device *dev);
     mlxn_status (*info)(const mlxn_device *dev, mlxn_device_info *out);
+    /* The device timeline (mlxn_device_params.timeline; NULL: none): the
+     * record words as kernels/params/timeline.h lays them out (word 0 the
+     * count taken), *n words, malloc'd (the caller frees). */
+    mlxn_status (*timeline_read)(mlxn_device *dev, uint64_t **words, size_t *n);
 
     /* Memory. Allocations are zero-filled. */
     mlxn_status (*mem_alloc)(mlxn_device *dev, size_t bytes, unsigned flags,

@@ -47,14 +47,17 @@ static mlxn_status select_backend(mlxn_device *dev, const mlxn_device_params *p)
                           "no CUDA: this build of mlxn was made without "
                           "nvcc (rebuild with CUDA=1)");
 #endif
-    case MLXN_BACKEND_AUTO:
+    case MLXN_BACKEND_AUTO: {
 #ifdef MLXN_WITH_CUDA
         dev->kind = MLXN_BACKEND_CUDA;
-        if (open_backend(dev, &mlxn__cuda_backend, p) == MLXN_OK)
-            return MLXN_OK;
+        mlxn_status st = open_backend(dev, &mlxn__cuda_backend, p);
+        /* a timeline exists only on CUDA: its failure is the answer */
+        if (st == MLXN_OK || (p->timeline && st != MLXN_ERR_NO_DEVICE))
+            return st;
 #endif
         dev->kind = MLXN_BACKEND_CPU;
         return open_backend(dev, &mlxn__cpu_backend, p);
+    }
     }
     return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "unknown backend %d",
                       (int)p->backend);
@@ -77,6 +80,9 @@ mlxn_status mlxn_device_create(const mlxn_device_params *params,
     dev->params = p;
     atomic_init(&dev->sticky, MLXN_OK);
     mlxn_status st = select_backend(dev, &p);
+    if (st == MLXN_OK && p.timeline && !dev->be->timeline_read)
+        st = mlxn__fail(NULL, MLXN_ERR_UNSUPPORTED,
+                        "device_create: no timeline on the %s backend (CUDA only)", dev->be->name);
     if (st == MLXN_OK)
         st = mlxn_queue_create(dev, &dev->default_queue);
     if (st == MLXN_OK && p.profile)
@@ -106,6 +112,30 @@ mlxn_status mlxn_device_create(const mlxn_device_params *params,
         dev->multiprocessors = info.multiprocessors;
     *out = dev;
     return MLXN_OK;
+}
+
+mlxn_status mlxn_device_timeline_write(mlxn_device *dev, const char *path, uint64_t *taken)
+{
+    if (!dev || !path)
+        return mlxn__fail(dev, MLXN_ERR_INVALID_ARG, "timeline_write: NULL device or path");
+    if (!dev->params.timeline)
+        return mlxn__fail(dev, MLXN_ERR_STATE,
+                          "timeline_write: the device was created without a timeline");
+    mlxn_status st = mlxn_device_synchronize(dev);
+    uint64_t *w = NULL;
+    size_t n = 0;
+    if (st == MLXN_OK)
+        st = dev->be->timeline_read(dev, &w, &n);
+    if (st != MLXN_OK)
+        return st;
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(w, sizeof *w, n, f) == n;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (ok && taken)
+        *taken = w[0];
+    free(w);
+    return ok ? MLXN_OK : mlxn__fail(dev, MLXN_ERR_IO, "timeline_write: cannot write %s", path);
 }
 
 void mlxn_device_destroy(mlxn_device *dev)

@@ -35,60 +35,63 @@ static void unload_modules(mlxn__cuda_device *cd)
     cd->modules = NULL;
 }
 
-/* The device timeline (params/timeline.h): with MLXN_TIMELINE=path in the
- * environment, every module built with -DMLXN_TIMELINE gets its
- * mlxn_tl_buf pointed at one buffer of the device, written to path at
- * close. Modules without the symbol (the normal build) are left alone. */
-static void timeline_attach(mlxn__cuda_device *cd, CUmodule m)
+/* The device timeline (mlxn_device_params.timeline, params/timeline.h):
+ * one buffer of records that every module's mlxn_tl_buf points at. Only
+ * modules built with -DMLXN_TIMELINE have the symbol; with none of them
+ * the device cannot record, which creation reports. */
+static mlxn_status timeline_attach(mlxn_device *dev, mlxn__cuda_device *cd)
 {
-    if (!getenv("MLXN_TIMELINE"))
-        return;
     const size_t bytes = 8u * MLXN_TL_WORDS * ((size_t)MLXN_TL_CAP + 1);
-    CUdeviceptr sym;
-    size_t n;
-    if (cd->cu->cuModuleGetGlobal(&sym, &n, m, "mlxn_tl_buf") != CUDA_SUCCESS || n != 8)
-        return;
-    if (!cd->timeline) {
-        if (cd->cu->cuMemAlloc(&cd->timeline, bytes) != CUDA_SUCCESS) {
-            cd->timeline = 0;
-            fprintf(stderr, "mlxn: MLXN_TIMELINE: no memory for %zu bytes of records\n", bytes);
-            return;
-        }
-        cd->cu->cuMemsetD32Async(cd->timeline, 0, bytes / 4, cd->xfer);
+    CUresult r = cd->cu->cuMemAlloc(&cd->timeline, bytes);
+    if (r != CUDA_SUCCESS) {
+        cd->timeline = 0;
+        return MLXN__CU_FAIL(dev, r, "timeline: %zu bytes of records", bytes);
     }
-    cd->cu->cuMemcpyHtoDAsync(sym, &cd->timeline, 8, cd->xfer);
-    cd->cu->cuStreamSynchronize(cd->xfer);
+    if ((r = cd->cu->cuMemsetD32Async(cd->timeline, 0, bytes / 4, cd->xfer)) != CUDA_SUCCESS)
+        return MLXN__CU_FAIL(dev, r, "timeline: clearing the records");
+    int stamped = 0;
+    for (int i = 0; i < mlxn__cuda_module_count; i++) {
+        CUdeviceptr sym;
+        size_t n;
+        if (cd->cu->cuModuleGetGlobal(&sym, &n, cd->modules[i], "mlxn_tl_buf") != CUDA_SUCCESS ||
+            n != sizeof cd->timeline)
+            continue;
+        if ((r = cd->cu->cuMemcpyHtoDAsync(sym, &cd->timeline, n, cd->xfer)) != CUDA_SUCCESS)
+            return MLXN__CU_FAIL(dev, r, "timeline: pointing %s.cu at the records",
+                                 mlxn__cuda_modules[i].name);
+        stamped++;
+    }
+    if ((r = cd->cu->cuStreamSynchronize(cd->xfer)) != CUDA_SUCCESS)
+        return MLXN__CU_FAIL(dev, r, "timeline: setup");
+    if (!stamped)
+        return mlxn__fail(dev, MLXN_ERR_UNSUPPORTED,
+                          "timeline: the CUDA kernels were built without -DMLXN_TIMELINE");
+    return MLXN_OK;
 }
 
-/* Write the records (word 0 the count taken, then the records kept). */
-static void timeline_dump(mlxn__cuda_device *cd)
+static mlxn_status cuda_timeline_read(mlxn_device *dev, uint64_t **words, size_t *n)
 {
-    const char *path = getenv("MLXN_TIMELINE");
-    if (!path || !cd->timeline)
-        return;
-    unsigned long long count = 0;
-    cd->cu->cuMemcpyDtoHAsync(&count, cd->timeline, 8, cd->xfer);
-    cd->cu->cuStreamSynchronize(cd->xfer);
-    const unsigned long long kept = count < MLXN_TL_CAP ? count : MLXN_TL_CAP;
-    const size_t bytes = 8u * MLXN_TL_WORDS * (size_t)(kept + 1);
-    unsigned long long *h = malloc(bytes);
-    FILE *f = fopen(path, "wb");
-    int ok = h && f;
-    if (ok) {
-        ok = cd->cu->cuMemcpyDtoHAsync(h, cd->timeline, bytes, cd->xfer) == CUDA_SUCCESS &&
-             cd->cu->cuStreamSynchronize(cd->xfer) == CUDA_SUCCESS &&
-             fwrite(h, 1, bytes, f) == bytes;
+    mlxn__cuda_device *cd = mlxn__cuda_of(dev);
+    uint64_t count = 0;
+    CUresult r = CU->cuMemcpyDtoHAsync(&count, cd->timeline, 8, cd->xfer);
+    if (r == CUDA_SUCCESS)
+        r = CU->cuStreamSynchronize(cd->xfer);
+    if (r != CUDA_SUCCESS)
+        return MLXN__CU_FAIL(dev, r, "timeline: reading the count");
+    const size_t nw = MLXN_TL_WORDS * (size_t)((count < MLXN_TL_CAP ? count : MLXN_TL_CAP) + 1);
+    uint64_t *w = malloc(nw * sizeof *w);
+    if (!w)
+        return mlxn__fail(dev, MLXN_ERR_OUT_OF_MEMORY, "timeline: out of memory");
+    r = CU->cuMemcpyDtoHAsync(w, cd->timeline, nw * sizeof *w, cd->xfer);
+    if (r == CUDA_SUCCESS)
+        r = CU->cuStreamSynchronize(cd->xfer);
+    if (r != CUDA_SUCCESS) {
+        free(w);
+        return MLXN__CU_FAIL(dev, r, "timeline: reading the records");
     }
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (ok)
-        fprintf(stderr, "mlxn: timeline: %llu of %llu block records written to %s\n", kept,
-                count, path);
-    else
-        fprintf(stderr, "mlxn: timeline: could not write %s\n", path);
-    free(h);
-    cd->cu->cuMemFree(cd->timeline);
-    cd->timeline = 0;
+    *words = w;
+    *n = nw;
+    return MLXN_OK;
 }
 
 static mlxn_status load_modules(mlxn_device *dev, mlxn__cuda_device *cd)
@@ -100,7 +103,6 @@ static mlxn_status load_modules(mlxn_device *dev, mlxn__cuda_device *cd)
         CUresult r = cd->cu->cuModuleLoadData(&cd->modules[i], mlxn__cuda_modules[i].begin);
         if (r != CUDA_SUCCESS)
             return MLXN__CU_FAIL(dev, r, "loading kernels of %s.cu", mlxn__cuda_modules[i].name);
-        timeline_attach(cd, cd->modules[i]);
     }
     return MLXN_OK;
 }
@@ -141,6 +143,8 @@ static mlxn_status cuda_open(mlxn_device *dev, const mlxn_device_params *p)
         st = MLXN__CU_FAIL(dev, r, "cuStreamCreate");
     if (st == MLXN_OK)
         st = load_modules(dev, cd);
+    if (st == MLXN_OK && p->timeline)
+        st = timeline_attach(dev, cd);
     if (st != MLXN_OK) {
         if (cd->timeline)
             cu->cuMemFree(cd->timeline);
@@ -159,7 +163,8 @@ static void cuda_close(mlxn_device *dev)
     mlxn__cuda_device *cd = mlxn__cuda_of(dev);
     mlxn__cuda_bind(dev);
     cd->cu->cuCtxSynchronize();
-    timeline_dump(cd);
+    if (cd->timeline)
+        cd->cu->cuMemFree(cd->timeline);
     mlxn__cuda_blas_close(dev);
     unload_modules(cd);
     cd->cu->cuStreamDestroy(cd->xfer);
@@ -486,6 +491,7 @@ const mlxn__backend mlxn__cuda_backend = {
     .open = cuda_open,
     .close = cuda_close,
     .info = cuda_info,
+    .timeline_read = cuda_timeline_read,
     .mem_alloc = cuda_mem_alloc,
     .mem_free = cuda_mem_free,
     .mem_write = cuda_mem_write,
