@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-X8 = {1: "", 2: "", 3: "swiglu ", 4: "swiglu "}
+X8 = {1: "", 2: "", 3: "swiglu ", 4: "swiglu ", 5: "", 6: "swiglu "}
 
 
 def mm_flag(name):

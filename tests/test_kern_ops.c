@@ -63,6 +63,56 @@ TEST(kern_ops_reject_bad_arguments_without_effect)
     mlxn_encoder_destroy(enc);
 }
 
+/* Which int8-activation kernel a product takes: weights that a running
+ * kernel may write (immutable 0) the plain one; immutable weights the
+ * copy-engine one (_tma) when k is a multiple of 8 groups and the scales
+ * are 16-byte aligned, else the register one (_early); the SwiGLU product
+ * likewise. Read from the per-kernel dispatch counters (the CPU backend
+ * has the same kernel names). */
+TEST(matvec_x8_variant_by_weight)
+{
+    mlxn_device_params p = mlxn_device_params_default();
+    p.backend = test_backend();
+    mlxn_device *dev = NULL;
+    if (mlxn_device_create(&p, &dev) != MLXN_OK)
+        SKIP("no device for this backend");
+    /* (16, 256) and (16, 64) 4-bit, groups of 32 */
+    mlxn_buffer *w256 = tensor(dev, MLXN_DTYPE_U32, 2, 16, 32, 0);
+    mlxn_buffer *s256 = tensor(dev, MLXN_DTYPE_F16, 2, 16, 8, 0);
+    mlxn_buffer *w64 = tensor(dev, MLXN_DTYPE_U32, 2, 16, 8, 0);
+    mlxn_buffer *s64 = tensor(dev, MLXN_DTYPE_F16, 2, 16, 2, 0);
+    mlxn_buffer *sroot = tensor(dev, MLXN_DTYPE_F16, 1, 16 * 8 + 4, 0, 0), *sview = NULL;
+    mlxn_buffer *x256 = tensor(dev, MLXN_DTYPE_F32, 2, 1, 256, 0);
+    mlxn_buffer *x64 = tensor(dev, MLXN_DTYPE_F32, 2, 1, 64, 0);
+    mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+    mlxn_encoder *enc = NULL;
+    CHECK(w256 && s256 && w64 && s64 && sroot && x256 && x64 && out);
+    if (!w256 || !s256 || !w64 || !s64 || !sroot || !x256 || !x64 || !out)
+        return;
+    int64_t ss[2] = {16, 8};
+    REQUIRE_OK(mlxn_buffer_view(sroot, 8, MLXN_DTYPE_F16, 2, ss, &sview)); /* byte 8 */
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_weight a = {w256, s256, NULL, 4, 32, 1}, b = {w64, s64, NULL, 4, 32, 1};
+    mlxn_weight c = {w256, sview, NULL, 4, 32, 1}, d = {w256, s256, NULL, 4, 32, 0};
+    REQUIRE_OK(mlxn_op_matmul(enc, x256, &a, NULL, out)); /* 8 groups, aligned */
+    REQUIRE_OK(mlxn_op_matmul(enc, x64, &b, NULL, out));  /* 2 groups */
+    REQUIRE_OK(mlxn_op_matmul(enc, x256, &c, NULL, out)); /* scales at byte 8 */
+    REQUIRE_OK(mlxn_op_matmul(enc, x256, &d, NULL, out)); /* not immutable */
+    REQUIRE_OK(mlxn_op_matmul_swiglu(enc, x256, &a, &a, out));
+    REQUIRE_OK(mlxn_op_matmul_swiglu(enc, x256, &a, &c, out));
+    REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+    CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_tma_mlx4") == 1u);
+    CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_early_mlx4") == 2u);
+    CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_mlx4") == 1u);
+    CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_x8_tma_mlx4") == 1u);
+    CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_x8_early_mlx4") == 1u);
+    mlxn_encoder_destroy(enc);
+    mlxn_buffer *all[] = {w256, s256, w64, s64, sview, sroot, x256, x64, out};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+        mlxn_buffer_destroy(all[i]);
+    mlxn_device_destroy(dev);
+}
+
 /* One row of x with 4-bit affine weights runs the int8-activation kernel
  * unless the device asks for exact products (matvec_exact); a symmetric
  * weight (biases NULL) takes the same path; misaligned x takes the f32

@@ -167,9 +167,12 @@ static void swiglu(mlxn__cpu_ctx *ctx, void **args)
     x8_run(ctx, &j);
 }
 
-/* The _early kernels load W before waiting for the previous kernel on
- * CUDA; on the CPU they are the same. */
+/* The _early and _tma kernels load W before waiting for the previous
+ * kernel on CUDA (into registers, or by the copy engine into shared
+ * memory); on the CPU they are the same. */
 MLXN_CPU_KERNEL(matvec_x8_mlx4) { plain(ctx, args); }
 MLXN_CPU_KERNEL(matvec_x8_early_mlx4) { plain(ctx, args); }
+MLXN_CPU_KERNEL(matvec_x8_tma_mlx4) { plain(ctx, args); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4) { swiglu(ctx, args); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_early_mlx4) { swiglu(ctx, args); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_mlx4) { swiglu(ctx, args); }

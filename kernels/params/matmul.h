@@ -90,6 +90,48 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 #ifndef MLXN_X8_WARPS
 #define MLXN_X8_WARPS 16 /* warps per block */
 #endif
+/* The _tma kernels (weights copied into shared memory by cp.async.bulk,
+ * kernels/cuda/matvec_x8.cu): chunks of MLXN_X8T_WORDS 16-byte words of a
+ * row, MLXN_X8T_S (SwiGLU: _S_SWIGLU) slots per warp, MLXN_X8T_E (_E_SWIGLU)
+ * of them copied before griddepcontrol.wait, MLXN_X8T_WARPS
+ * (_WARPS_SWIGLU) warps per block; shared memory MLXN_X8T_SHARED(weights,
+ * slots, k, warps). MLXN_X8T=0 at build time keeps the register kernels.
+ * H200, tg128 q4_0, each against these settings in the same run (before
+ * the copies moved behind the last loads of x): S = 4 within 0.15% either
+ * way in two runs; E = 2 597.1 against 605.3; both SwiGLU slots early
+ * 588.6; 64-word chunks (more, smaller copies) 407.7 against 578.2; 80 KiB
+ * per block (S = 2, 8-warp SwiGLU blocks: two blocks of one kernel then
+ * land on one SM while others idle) 451.8 against 588.5 (the register
+ * kernels). */
+#ifndef MLXN_X8T
+#define MLXN_X8T 1
+#endif
+#ifndef MLXN_X8T_WORDS
+#define MLXN_X8T_WORDS 128u
+#endif
+#ifndef MLXN_X8T_S
+#define MLXN_X8T_S 3
+#endif
+#ifndef MLXN_X8T_S_SWIGLU
+#define MLXN_X8T_S_SWIGLU 2
+#endif
+#ifndef MLXN_X8T_E
+#define MLXN_X8T_E 1
+#endif
+#ifndef MLXN_X8T_E_SWIGLU
+#define MLXN_X8T_E_SWIGLU 1
+#endif
+#ifndef MLXN_X8T_WARPS
+#define MLXN_X8T_WARPS 16
+#endif
+#ifndef MLXN_X8T_WARPS_SWIGLU
+#define MLXN_X8T_WARPS_SWIGLU 16
+#endif
+#define MLXN_X8T_SLOT_BYTES(nw) ((nw) * 20u * MLXN_X8T_WORDS)
+/* the most dynamic shared memory a block may ask for on sm_90 (227 KiB) */
+#define MLXN_X8T_MAX_SHARED (227u * 1024u)
+#define MLXN_X8T_SHARED(nw, s, k, warps)                                           \
+    ((MLXN_X8T_SLOT_BYTES(nw) + 8u) * (s) * (warps) + (k) + (k) / 32u * 8u)
 
 /* The scale d of a block whose largest |x| has the f32 bits amax_bits;
  * *inv = the multiplier of x before rounding. */

@@ -28,6 +28,8 @@
 #define MLXN_TL_X8_EARLY 2
 #define MLXN_TL_X8_SWIGLU 3
 #define MLXN_TL_X8_SWIGLU_EARLY 4
+#define MLXN_TL_X8_TMA 5
+#define MLXN_TL_X8_SWIGLU_TMA 6
 /* attn_decode_f16_d128: mark = q and the position's row loaded (active
  * blocks only), a = the tiles done, b = the warps' states in shared memory */
 #define MLXN_TL_ATTN_DECODE 10

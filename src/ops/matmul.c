@@ -235,22 +235,53 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
 
 /* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks of MLXN_X8_WARPS
  * warps per SM, fewer when W has fewer rows than that many warps; the
- * kernel splits the rows evenly among the grid's warps. */
-static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w *d)
+ * kernel splits the rows evenly among the grid's warps. tma_nw: the
+ * weights a _tma kernel streams (its shared memory holds their slots),
+ * 0 for the register kernels. */
+static uint32_t x8t_warps(int nw)
 {
-    uint64_t need = ((uint64_t)d->n + MLXN_X8_WARPS - 1) / MLXN_X8_WARPS;
-    uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
-                   MLXN_X8_BLOCKS_PER_SM;
-    l->grid.x = (uint32_t)(cap < need ? cap : need);
-    l->block.x = 32 * MLXN_X8_WARPS;
-    l->shared_bytes = (uint32_t)d->k + (uint32_t)(d->k / 32) * 8u;
+    return nw == 2 ? MLXN_X8T_WARPS_SWIGLU : MLXN_X8T_WARPS;
 }
 
-/* "_early" (the kernels that load W's first bytes before waiting for the
- * previous kernel) when no running kernel can write W (or Wu). */
-static const char *x8_early(const mlxn__mm_w *d, const mlxn__mm_w *u)
+/* Shared memory of a _tma kernel streaming nw weights of k columns. */
+static uint32_t x8t_shared(int nw, uint32_t k)
 {
-    return d->w->immutable && (!u || u->w->immutable) ? "_early" : "";
+    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2))
+                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1));
+}
+
+static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w *d, int tma_nw)
+{
+    uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
+                   MLXN_X8_BLOCKS_PER_SM;
+    const uint32_t k = (uint32_t)d->k, warps = tma_nw ? x8t_warps(tma_nw) : MLXN_X8_WARPS;
+    uint64_t need = ((uint64_t)d->n + warps - 1) / warps;
+    l->grid.x = (uint32_t)(cap < need ? cap : need);
+    l->block.x = 32 * warps;
+    l->shared_bytes = tma_nw ? x8t_shared(tma_nw, k) : k + k / 32u * 8u;
+}
+
+/* The copy engine's conditions (matvec_x8.cu, _tma): every chunk's
+ * codes, scales and biases are whole, 16-byte aligned units, and the
+ * slots and x fit a block's shared memory. */
+static int x8_tma_ok(const mlxn__mm_w *d, int nw)
+{
+    const mlxn_weight *w = d->w;
+    return MLXN_X8T && x8t_shared(nw, (uint32_t)d->k) <= MLXN_X8T_MAX_SHARED &&
+           d->k % (8 * (int64_t)d->group_size) == 0 &&
+           mlxn__buffer_addr(w->scales, 0) % 16 == 0 &&
+           (!w->biases || mlxn__buffer_addr(w->biases, 0) % 16 == 0);
+}
+
+/* The kernel variant: "_tma" (weights streamed by the copy engine, a
+ * first chunk before the wait) where it can run, else "_early" (first
+ * stages loaded into registers before the wait) when no running kernel
+ * can write W (or Wu), "" (W read only after the wait) otherwise. */
+static const char *x8_variant(const mlxn__mm_w *d, const mlxn__mm_w *u)
+{
+    if (!d->w->immutable || (u && !u->w->immutable))
+        return "";
+    return x8_tma_ok(d, u ? 2 : 1) && (!u || x8_tma_ok(u, 2)) ? "_tma" : "_early";
 }
 
 /* An RMS norm folded into the product (mlxn_op_norm_matmul*): the f32
@@ -277,7 +308,8 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, d, x, m);
-    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", x8_early(d, NULL), d->fmt)
+    const char *var = x8 ? x8_variant(d, NULL) : "";
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", var, d->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
     if (st != MLXN_OK)
         return st;
@@ -292,7 +324,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, d);
+        x8_geometry(enc, &l, d, strcmp(var, "_tma") ? 0 : 1);
     } else {
         matvec_geometry(&l, &p, d, 1);
     }
@@ -306,8 +338,8 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, g, x, m) && use_x8(enc, u, x, m);
-    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8%s_%s", x8_early(g, u),
-                                          g->fmt)
+    const char *var = x8 ? x8_variant(g, u) : "";
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8%s_%s", var, g->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
     if (st != MLXN_OK)
         return st;
@@ -320,7 +352,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, g);
+        x8_geometry(enc, &l, g, strcmp(var, "_tma") ? 0 : 2);
     } else {
         matvec_geometry(&l, &p, g, 2);
     }

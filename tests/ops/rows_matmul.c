@@ -317,8 +317,11 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     /* one row of x with 4-bit affine weights on 16-byte aligned rows: the
      * int8-activation kernels (src/ops/matmul.c use_x8) */
     const int x8 = m == 1 && f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && off % 16 == 0;
-    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "",
-             x8 ? (immutable ? "_x8_early" : "_x8") : "", f->name);
+    /* immutable W: the copy-engine kernels where k is a multiple of 8
+     * groups (the scales here are whole buffers, so aligned) */
+    const char *var = !x8 ? "" : !immutable ? "_x8" : k % (8 * f->group) ? "_x8_early" : "_x8_tma";
+    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "", var,
+             f->name);
     r.kernel = kernel_name(kn);
     static const char *modes[6] = {"", " +add", " +add(out)", " swiglu", " norm",
                                    " norm+swiglu"};
@@ -504,6 +507,14 @@ OPTEST_ROWS(matmul)
             add_mm_row_w(fi, 1, 4100, 4096, MODE_NORM, 1, 0, 1);
             add_mm_row_w(fi, 1, 9, 128, MODE_SWIGLU, 0, 0, 1);
             add_mm_row_w(fi, 3, 33, 256, MODE_PLAIN, 0, 0, 1);
+            /* ... streamed by the copy engine (k a multiple of 8 groups):
+             * a partial last chunk (k = 5120), more chunks per warp than
+             * slots (n above the grid's warps on an H200, k = 14336) */
+            add_mm_row_w(fi, 1, 97, 4096, MODE_ADD_ALIAS, 0, 0, 1);
+            add_mm_row_w(fi, 1, 263, 4096, MODE_SWIGLU, 0, 0, 1);
+            add_mm_row_w(fi, 1, 1031, 5120, MODE_PLAIN, 0, 0, 1);
+            add_mm_row_w(fi, 1, 2300, 5120, MODE_NORM_SWIGLU, 0, 0, 1);
+            add_mm_row_w(fi, 1, 2500, 14336, MODE_ADD, 0, 0, 1);
         }
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
