@@ -468,10 +468,14 @@ __device__ __forceinline__ uint32_t x8t_smem(const void *p)
     return (uint32_t)__cvta_generic_to_shared(p);
 }
 
-__device__ __forceinline__ void x8t_copy(uint32_t dst, const void *src, uint32_t bytes, uint32_t bar)
+/* One bulk copy into shared memory, completing on the mbarrier bar, with
+ * the L2 policy pol. */
+__device__ __forceinline__ void x8t_copy(uint32_t dst, const void *src, uint32_t bytes,
+                                         uint32_t bar, uint64_t pol)
 {
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-                 ::"r"(dst), "l"(src), "r"(bytes), "r"(bar) : "memory");
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
+                 " [%0], [%1], %2, [%3], %4;"
+                 ::"r"(dst), "l"(src), "r"(bytes), "r"(bar), "l"(pol) : "memory");
 }
 
 __device__ __forceinline__ void x8t_wait(uint32_t bar, uint32_t parity)
@@ -486,7 +490,11 @@ __device__ __forceinline__ void x8t_wait(uint32_t bar, uint32_t parity)
 }
 
 /* Lane 0: the copies of chunk c of NW weights into a slot (codes, then
- * scales, then biases, each NW arrays of X8T_WORDS entries). */
+ * scales, then biases, each NW arrays of X8T_WORDS entries). The weights
+ * are read once per token, so they are marked evict-first in L2: the
+ * activations, the KV cache and the next kernels' data stay (H200, tg128
+ * q4_0 in one run: 628.4 against 612.9 without the hint, mlx4 602.5
+ * against 590.7). */
 template <int NW>
 __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_w *wt,
                                           x8_cursor c, const mlxn_matmul_params &p)
@@ -496,14 +504,17 @@ __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_
     const bool sym = p.flags & MLXN_MM_SYMMETRIC;
     const uint64_t g0 = (uint64_t)c.row * gpr + b0 / wpg;
     const uint32_t bytes = NW * (16 * nw + (sym ? sb : 2 * sb));
+    uint64_t pol;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
                  : "memory");
 #pragma unroll
     for (int v = 0; v < NW; v++) {
-        x8t_copy(slot + 16 * X8T_WORDS * v, &wt[v].w[(uint64_t)c.row * nb + b0], 16 * nw, bar);
-        x8t_copy(slot + 16 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].s[g0], sb, bar);
+        x8t_copy(slot + 16 * X8T_WORDS * v, &wt[v].w[(uint64_t)c.row * nb + b0], 16 * nw, bar,
+                 pol);
+        x8t_copy(slot + 16 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].s[g0], sb, bar, pol);
         if (!sym)
-            x8t_copy(slot + 18 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].b[g0], sb, bar);
+            x8t_copy(slot + 18 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].b[g0], sb, bar, pol);
     }
 }
 
