@@ -233,11 +233,7 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
            mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }
 
-/* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks of MLXN_X8_WARPS
- * warps per SM, fewer when W has fewer rows than that many warps; the
- * kernel splits the rows evenly among the grid's warps. tma_nw: the
- * weights a _tma kernel streams (its shared memory holds their slots),
- * 0 for the register kernels. */
+/* Warps per block of a _tma kernel streaming nw weights. */
 static uint32_t x8t_warps(int nw)
 {
     return nw == 2 ? MLXN_X8T_WARPS_SWIGLU : MLXN_X8T_WARPS;
@@ -250,6 +246,11 @@ static uint32_t x8t_shared(int nw, uint32_t k)
                    : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1));
 }
 
+/* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks per SM (of
+ * MLXN_X8_WARPS warps, or x8t_warps for the _tma kernels), fewer when W
+ * has fewer rows than that many warps; the kernel splits the rows evenly
+ * among the grid's warps. tma_nw: the weights a _tma kernel streams (its
+ * shared memory holds their slots), 0 for the register kernels. */
 static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w *d, int tma_nw)
 {
     uint64_t cap = (uint64_t)mlxn__device_multiprocessors(mlxn_encoder_device(enc)) *
