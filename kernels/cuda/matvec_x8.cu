@@ -453,9 +453,10 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN
  * its S right after the block's last loads of x are issued: the loads of
  * x queue behind whatever bytes the SM already has in flight, so few
  * early bytes let x arrive sooner, and the copies issued behind it keep
- * the SM's share of DRAM busy while x is rounded (H200, tg128 q4_0 in one
- * run: all S early 575.2, E = 1 with the rest after the first round of x
- * 604.6, after the last 610.6, the register kernels 587.7). Lane l takes
+ * the SM's share of DRAM busy while x is rounded (H200, tg128 q4_0, each
+ * against the register kernels in the same run: all S early 575.0 / 588.6,
+ * E = 1 and the rest after the first round of x 604.6 / 588.5, after the
+ * last round 610.6 / 587.7). Lane l takes
  * the words l, l + 32, ... of a chunk: the words and order of sums of
  * x8_run, so the results equal the register kernels' bit for bit. Needs k
  * a multiple of 8 group_size and 16-byte aligned codes, scales and
