@@ -159,6 +159,21 @@ __device__ __forceinline__ int x8_dot(uint4 w, const int4 &xa, const int4 &xb)
     return s;
 }
 
+/* acc plus one word's block: (s d) dot + (b d) isum, or (s d) (dot - 8
+ * isum) for symmetric weights (b is not read then); s and b are the
+ * word's scale and bias bits, d and is x's scale and code sum. */
+__device__ __forceinline__ float x8_add_word(float acc, uint4 w, uint16_t s, const uint16_t &b,
+                                             const int4 &xa, const int4 &xb, float d, int is,
+                                             bool bf16, bool sym)
+{
+    const int dot = x8_dot(w, xa, xb);
+    const float sf = x8_h2f(s, bf16);
+    if (sym)
+        return fmaf(sf * d, (float)(dot - 8 * is), acc);
+    acc = fmaf(sf * d, (float)dot, acc);
+    return fmaf(x8_h2f(b, bf16) * d, (float)is, acc);
+}
+
 struct x8_w {
     const uint4 *w;
     const uint16_t *s, *b;
@@ -253,16 +268,9 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
         const float d = sd[b];
         const int is = si[b];
 #pragma unroll
-        for (int v = 0; v < NW; v++) {
-            const int dot = x8_dot(st.w[u][v], xa, xb);
-            const float s = x8_h2f(st.sc[u][v], bf16);
-            if (sym) {
-                acc[v] = fmaf(s * d, (float)(dot - 8 * is), acc[v]);
-            } else {
-                acc[v] = fmaf(s * d, (float)dot, acc[v]);
-                acc[v] = fmaf(x8_h2f(st.bi[u][v], bf16) * d, (float)is, acc[v]);
-            }
-        }
+        for (int v = 0; v < NW; v++)
+            acc[v] = x8_add_word(acc[v], st.w[u][v], st.sc[u][v], st.bi[u][v], xa, xb, d, is,
+                                 bf16, sym);
     }
 }
 
@@ -588,17 +596,10 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
             const float d = sd[b];
             const int is = si[b];
 #pragma unroll
-            for (int v = 0; v < NW; v++) {
-                const int dot = x8_dot(cw[X8T_WORDS * v + bl], xa, xb);
-                const float s = x8_h2f(cs[X8T_WORDS * v + (bl >> gshift)], bf16);
-                if (sym) {
-                    acc[v] = fmaf(s * d, (float)(dot - 8 * is), acc[v]);
-                } else {
-                    acc[v] = fmaf(s * d, (float)dot, acc[v]);
-                    acc[v] = fmaf(x8_h2f(cb[X8T_WORDS * v + (bl >> gshift)], bf16) * d, (float)is,
-                                  acc[v]);
-                }
-            }
+            for (int v = 0; v < NW; v++)
+                acc[v] = x8_add_word(acc[v], cw[X8T_WORDS * v + bl],
+                                     cs[X8T_WORDS * v + (bl >> gshift)],
+                                     cb[X8T_WORDS * v + (bl >> gshift)], xa, xb, d, is, bf16, sym);
         }
         __syncwarp();
         if (lane == 0 && lc.row < p.n) {
