@@ -274,15 +274,19 @@ static int x8_tma_ok(const mlxn__mm_w *d, int nw)
            (!w->biases || mlxn__buffer_addr(w->biases, 0) % 16 == 0);
 }
 
-/* The kernel variant: "_tma" (weights streamed by the copy engine, a
- * first chunk before the wait) where it can run, else "_early" (first
- * stages loaded into registers before the wait) when no running kernel
- * can write W (or Wu), "" (W read only after the wait) otherwise. */
-static const char *x8_variant(const mlxn__mm_w *d, const mlxn__mm_w *u)
+/* The int8-activation kernel variants, by the suffix of their names. */
+enum { X8_PLAIN, X8_EARLY, X8_TMA };
+static const char *const X8_SUFFIX[] = {"", "_early", "_tma"};
+
+/* X8_TMA (weights streamed by the copy engine, a first chunk before the
+ * wait) where it can run, else X8_EARLY (first stages loaded into
+ * registers before the wait) when no running kernel can write W (or Wu),
+ * X8_PLAIN (W read only after the wait) otherwise. */
+static int x8_variant(const mlxn__mm_w *d, const mlxn__mm_w *u)
 {
     if (!d->w->immutable || (u && !u->w->immutable))
-        return "";
-    return x8_tma_ok(d, u ? 2 : 1) && (!u || x8_tma_ok(u, 2)) ? "_tma" : "_early";
+        return X8_PLAIN;
+    return x8_tma_ok(d, u ? 2 : 1) && (!u || x8_tma_ok(u, 2)) ? X8_TMA : X8_EARLY;
 }
 
 /* An RMS norm folded into the product (mlxn_op_norm_matmul*): the f32
@@ -309,8 +313,8 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, d, x, m);
-    const char *var = x8 ? x8_variant(d, NULL) : "";
-    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", var, d->fmt)
+    const int var = x8 ? x8_variant(d, NULL) : X8_PLAIN;
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", X8_SUFFIX[var], d->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
     if (st != MLXN_OK)
         return st;
@@ -325,7 +329,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, d, strcmp(var, "_tma") ? 0 : 1);
+        x8_geometry(enc, &l, d, var == X8_TMA ? 1 : 0);
     } else {
         matvec_geometry(&l, &p, d, 1);
     }
@@ -339,8 +343,9 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
 {
     mlxn_kernel *k;
     const int x8 = use_x8(enc, g, x, m) && use_x8(enc, u, x, m);
-    const char *var = x8 ? x8_variant(g, u) : "";
-    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8%s_%s", var, g->fmt)
+    const int var = x8 ? x8_variant(g, u) : X8_PLAIN;
+    mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8%s_%s", X8_SUFFIX[var],
+                                          g->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_swiglu_%s", g->fmt);
     if (st != MLXN_OK)
         return st;
@@ -353,7 +358,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, g, strcmp(var, "_tma") ? 0 : 2);
+        x8_geometry(enc, &l, g, var == X8_TMA ? 2 : 0);
     } else {
         matvec_geometry(&l, &p, g, 2);
     }
