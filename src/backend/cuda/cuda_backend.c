@@ -69,31 +69,6 @@ static mlxn_status timeline_attach(mlxn_device *dev, mlxn__cuda_device *cd)
     return MLXN_OK;
 }
 
-static mlxn_status cuda_timeline_read(mlxn_device *dev, uint64_t **words, size_t *n)
-{
-    mlxn__cuda_device *cd = mlxn__cuda_of(dev);
-    uint64_t count = 0;
-    CUresult r = CU->cuMemcpyDtoHAsync(&count, cd->timeline, 8, cd->xfer);
-    if (r == CUDA_SUCCESS)
-        r = CU->cuStreamSynchronize(cd->xfer);
-    if (r != CUDA_SUCCESS)
-        return MLXN__CU_FAIL(dev, r, "timeline: reading the count");
-    const size_t nw = MLXN_TL_WORDS * (size_t)((count < MLXN_TL_CAP ? count : MLXN_TL_CAP) + 1);
-    uint64_t *w = malloc(nw * sizeof *w);
-    if (!w)
-        return mlxn__fail(dev, MLXN_ERR_OUT_OF_MEMORY, "timeline: out of memory");
-    r = CU->cuMemcpyDtoHAsync(w, cd->timeline, nw * sizeof *w, cd->xfer);
-    if (r == CUDA_SUCCESS)
-        r = CU->cuStreamSynchronize(cd->xfer);
-    if (r != CUDA_SUCCESS) {
-        free(w);
-        return MLXN__CU_FAIL(dev, r, "timeline: reading the records");
-    }
-    *words = w;
-    *n = nw;
-    return MLXN_OK;
-}
-
 static mlxn_status load_modules(mlxn_device *dev, mlxn__cuda_device *cd)
 {
     cd->modules = calloc((size_t)(mlxn__cuda_module_count + 1), sizeof *cd->modules);
@@ -270,6 +245,28 @@ static mlxn_status cuda_mem_read(mlxn_device *dev, uint64_t addr, void *dst, siz
         return st;
     return sync_xfer(dev, CU->cuMemcpyDtoHAsync(dst, addr, n, mlxn__cuda_of(dev)->xfer),
                      "copying from the device");
+}
+
+/* The timeline's records (the count, then that many, at most the cap). */
+static mlxn_status cuda_timeline_read(mlxn_device *dev, uint64_t **words, size_t *n)
+{
+    mlxn__cuda_device *cd = mlxn__cuda_of(dev);
+    uint64_t count = 0;
+    mlxn_status st = cuda_mem_read(dev, cd->timeline, &count, sizeof count);
+    if (st != MLXN_OK)
+        return st;
+    const size_t nw = MLXN_TL_WORDS * (size_t)((count < MLXN_TL_CAP ? count : MLXN_TL_CAP) + 1);
+    uint64_t *w = malloc(nw * sizeof *w);
+    if (!w)
+        return mlxn__fail(dev, MLXN_ERR_OUT_OF_MEMORY, "timeline: out of memory");
+    st = cuda_mem_read(dev, cd->timeline, w, nw * sizeof *w);
+    if (st != MLXN_OK) {
+        free(w);
+        return st;
+    }
+    *words = w;
+    *n = nw;
+    return MLXN_OK;
 }
 
 static mlxn_status cuda_mem_fill(mlxn_device *dev, uint64_t addr, uint8_t byte, size_t n)
