@@ -2,7 +2,8 @@
  * bench_matmul.c: matrix products at m = 1 (decode) and m = 512 (prefill)
  * on the CUDA backend.
  *
- *   bench_matmul [--quick] [--sweep] [--format NAME] [--decode]
+ *   bench_matmul [--quick] [--sweep] [--format NAME] [--shape NxK|swiglu] [--decode]
+ *                [--timeline FILE]
  *
  * Decode: for each format and shape (n x k), enough copies of W to exceed
  * twice the L2 are rotated through; 200 back-to-back products are captured
@@ -15,7 +16,11 @@
  * the matvec kernels with 1, 2 and 4 rows per warp (matvec_x8_* with 1-4
  * blocks per SM). --format runs only the
  * decode rows of one format (its name as printed: "q4_0", "mlx4 g64", ...);
- * --decode skips the prefill section.
+ * --decode skips the prefill section. --shape runs only that decode shape
+ * ("swiglu": only the SwiGLU product). --timeline writes the device
+ * timeline of the run to FILE (a libmlxn built with -DMLXN_TIMELINE;
+ * scripts/timeline.py reads it; best with --decode and one format and
+ * shape, as the records are capped).
  *
  * SwiGLU: the fused gate/up product at m = 1 on 14336 x 4096 weights.
  *
@@ -307,7 +312,7 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     CHECK_ST(mlxn_encoder_dispatch(enc, &d));
 }
 
-static void decode_bench(double bw, int sweep, int quick, const char *only)
+static void decode_bench(double bw, int sweep, int quick, const char *only, const char *shape)
 {
     static const int64_t shapes[5][2] = {
         {4096, 4096}, {1024, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
@@ -321,7 +326,11 @@ static void decode_bench(double bw, int sweep, int quick, const char *only)
     int n_fmts = (int)(sizeof FMTS / sizeof FMTS[0]);
     for (int fi = 0; fi < n_fmts; fi++)
         for (int si = 0; si < 5; si++) {
-            if ((quick && si != 2) || (only && strcmp(only, FMTS[fi].name)))
+            char sn[32];
+            snprintf(sn, sizeof sn, "%lldx%lld", (long long)shapes[si][0],
+                     (long long)shapes[si][1]);
+            if ((quick && si != 2) || (only && strcmp(only, FMTS[fi].name)) ||
+                (shape && strcmp(shape, sn)))
                 continue;
             mv_ctx c;
             memset(&c, 0, sizeof c);
@@ -509,7 +518,7 @@ static void prefill_bench(int quick)
 int main(int argc, char **argv)
 {
     int sweep = 0, quick = 0, decode_only = 0;
-    const char *only = NULL;
+    const char *only = NULL, *shape = NULL, *timeline = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--sweep")) {
             sweep = 1;
@@ -519,14 +528,24 @@ int main(int argc, char **argv)
             decode_only = 1;
         } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             only = argv[++i];
+        } else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
+            shape = argv[++i];
+        } else if (!strcmp(argv[i], "--timeline") && i + 1 < argc) {
+            timeline = argv[++i];
         } else {
-            printf("usage: %s [--quick] [--sweep] [--format NAME] [--decode]\n", argv[0]);
+            printf("usage: %s [--quick] [--sweep] [--format NAME] [--shape NxK|swiglu] "
+                   "[--decode] [--timeline FILE]\n",
+                   argv[0]);
             return 2;
         }
     }
     mlxn_device_params dp = mlxn_device_params_default();
     dp.backend = MLXN_BACKEND_CUDA;
-    if (mlxn_device_create(&dp, &dev) != MLXN_OK) {
+    dp.timeline = timeline != NULL;
+    if (mlxn_device_create(&dp, &dev) != MLXN_OK && timeline) {
+        printf("bench_matmul: no device with a timeline (%s)\n", mlxn_last_error(NULL));
+        return 1;
+    } else if (!dev) {
         printf("bench_matmul: no CUDA device (%s); nothing to measure\n", mlxn_last_error(NULL));
         return 0;
     }
@@ -542,10 +561,20 @@ int main(int argc, char **argv)
     printf("# bench_matmul on %s\n", mlxn_device_name(dev));
     double bw = read_bandwidth();
     printf("\nread bandwidth (debug_read_bw, 2 GiB, median of 9): %.0f GB/s\n", bw);
-    decode_bench(bw, sweep, quick, only);
-    swiglu_bench(bw);
-    if (!decode_only)
+    if (!shape || strcmp(shape, "swiglu"))
+        decode_bench(bw, sweep, quick, only, shape);
+    if (!shape || !strcmp(shape, "swiglu"))
+        swiglu_bench(bw);
+    if (!decode_only && !shape)
         prefill_bench(quick);
+    uint64_t taken = 0;
+    if (timeline && mlxn_device_timeline_write(dev, timeline, &taken) != MLXN_OK) {
+        printf("bench_matmul: %s\n", mlxn_last_error(dev));
+        mlxn_device_destroy(dev);
+        return 1;
+    }
+    if (timeline)
+        printf("\ntimeline: %llu block records in %s\n", (unsigned long long)taken, timeline);
     mlxn_device_destroy(dev);
     return 0;
 }

@@ -11,7 +11,9 @@ writes them to FILE after its runs:
     python3 scripts/timeline.py /tmp/tl.bin
 
 Blocks are grouped into launches (a launch's blocks pass griddepcontrol.wait
-only after the previous launch ended, so at most two launches overlap);
+only after the previous launch ended, so at most two launches overlap; a
+block index seen again starts the next launch of the same product, as in
+`bench_matmul --decode --format F --shape NxK --timeline FILE`);
 steps end at each launch of the widest product (the output projection of
 a decode step). For each kind of launch, per step: the time from the end
 of the launch before it to its own end (its share of the critical path),
@@ -63,15 +65,21 @@ def launches(r):
     tag, a, b = r[:, 0], r[:, 2], r[:, 3]
     key = np.where(tag[:, None] == 10, 0, np.stack([a, b], 1))  # attention: a, b are stamps
     order = np.argsort(r[:, 4], kind="stable")
-    out, last = [], {}
+    blk = r[:, 1] & 0xFFFFFFFF
+    out, last, seen = [], {}, []
     for i in order:
         k = (int(tag[i]), int(key[i, 0]), int(key[i, 1]))
         j = last.get(k)
-        if j is not None and j >= len(out) - 2:
+        # the same kind again: the same launch unless this block index was
+        # seen in it (back-to-back launches of one product, as in
+        # bench_matmul --timeline)
+        if j is not None and j >= len(out) - 2 and int(blk[i]) not in seen[j]:
             out[j][1].append(i)
+            seen[j].add(int(blk[i]))
         else:
             last[k] = len(out)
             out.append((k, [i]))
+            seen.append({int(blk[i])})
     return [(k, np.array(ix)) for k, ix in out]
 
 
