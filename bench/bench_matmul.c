@@ -312,10 +312,24 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     CHECK_ST(mlxn_encoder_dispatch(enc, &d));
 }
 
+static const int64_t SHAPES[5][2] = {
+    {4096, 4096}, {1024, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
+
+/* Whether --shape names a decode shape ("NxK" as printed) or "swiglu". */
+static int known_shape(const char *shape)
+{
+    char sn[32];
+    for (int si = 0; si < 5; si++) {
+        snprintf(sn, sizeof sn, "%lldx%lld", (long long)SHAPES[si][0], (long long)SHAPES[si][1]);
+        if (!strcmp(shape, sn))
+            return 1;
+    }
+    return !strcmp(shape, "swiglu");
+}
+
 static void decode_bench(double bw, int sweep, int quick, const char *only, const char *shape)
 {
-    static const int64_t shapes[5][2] = {
-        {4096, 4096}, {1024, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
+    const int64_t(*shapes)[2] = SHAPES;
     mlxn_device_info info;
     mlxn_device_get_info(dev, &info);
     printf("\n### Decode, m = 1 (us per product, GB/s of weights + x + out, %% of %.0f GB/s)\n\n",
@@ -538,6 +552,12 @@ int main(int argc, char **argv)
                    argv[0]);
             return 2;
         }
+    }
+    if (shape && !known_shape(shape)) {
+        printf("bench_matmul: --shape %s: not one of 4096x4096, 1024x4096, 14336x4096, "
+               "4096x14336, 128256x4096, swiglu\n",
+               shape);
+        return 2;
     }
     mlxn_device_params dp = mlxn_device_params_default();
     dp.backend = MLXN_BACKEND_CUDA;
