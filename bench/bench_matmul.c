@@ -315,21 +315,25 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
 static const int64_t SHAPES[5][2] = {
     {4096, 4096}, {1024, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
 
-/* Whether --shape names a decode shape ("NxK" as printed) or "swiglu". */
+/* Decode shape si as --shape names it ("NxK"). */
+static const char *shape_name(int si, char sn[32])
+{
+    snprintf(sn, 32, "%lldx%lld", (long long)SHAPES[si][0], (long long)SHAPES[si][1]);
+    return sn;
+}
+
+/* Whether --shape names a decode shape or "swiglu". */
 static int known_shape(const char *shape)
 {
     char sn[32];
-    for (int si = 0; si < 5; si++) {
-        snprintf(sn, sizeof sn, "%lldx%lld", (long long)SHAPES[si][0], (long long)SHAPES[si][1]);
-        if (!strcmp(shape, sn))
+    for (int si = 0; si < 5; si++)
+        if (!strcmp(shape, shape_name(si, sn)))
             return 1;
-    }
     return !strcmp(shape, "swiglu");
 }
 
 static void decode_bench(double bw, int sweep, int quick, const char *only, const char *shape)
 {
-    const int64_t(*shapes)[2] = SHAPES;
     mlxn_device_info info;
     mlxn_device_get_info(dev, &info);
     printf("\n### Decode, m = 1 (us per product, GB/s of weights + x + out, %% of %.0f GB/s)\n\n",
@@ -341,15 +345,13 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
     for (int fi = 0; fi < n_fmts; fi++)
         for (int si = 0; si < 5; si++) {
             char sn[32];
-            snprintf(sn, sizeof sn, "%lldx%lld", (long long)shapes[si][0],
-                     (long long)shapes[si][1]);
             if ((quick && si != 2) || (only && strcmp(only, FMTS[fi].name)) ||
-                (shape && strcmp(shape, sn)))
+                (shape && strcmp(shape, shape_name(si, sn))))
                 continue;
             mv_ctx c;
             memset(&c, 0, sizeof c);
-            c.n = shapes[si][0];
-            c.k = shapes[si][1];
+            c.n = SHAPES[si][0];
+            c.k = SHAPES[si][1];
             c.w[0] = make_weight(&FMTS[fi], c.n, c.k);
             size_t wb = mlxn_weight_bytes(&c.w[0]);
             c.n_copies = (int)(2 * (uint64_t)info.l2_bytes / wb) + 2;
