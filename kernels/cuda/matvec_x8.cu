@@ -159,19 +159,32 @@ __device__ __forceinline__ int x8_dot(uint4 w, const int4 &xa, const int4 &xb)
     return s;
 }
 
+/* x's rounded block b, as x8_quantize left it in shared memory: its 32
+ * codes (mlxn_x8_pos order), scale d and code sum. */
+struct x8_xblock {
+    int4 a, b;
+    float d;
+    int is;
+};
+
+__device__ __forceinline__ x8_xblock x8_xblock_at(const int8_t *sq, const float *sd,
+                                                  const int *si, uint32_t b)
+{
+    return {((const int4 *)sq)[2 * b], ((const int4 *)sq)[2 * b + 1], sd[b], si[b]};
+}
+
 /* acc plus one word's block: (s d) dot + (b d) isum, or (s d) (dot - 8
  * isum) for symmetric weights (b is not read then); s and b are the
- * word's scale and bias bits, d and is x's scale and code sum. */
+ * word's scale and bias bits, x the block of x it meets. */
 __device__ __forceinline__ float x8_add_word(float acc, uint4 w, uint16_t s, const uint16_t &b,
-                                             const int4 &xa, const int4 &xb, float d, int is,
-                                             bool bf16, bool sym)
+                                             const x8_xblock &x, bool bf16, bool sym)
 {
-    const int dot = x8_dot(w, xa, xb);
+    const int dot = x8_dot(w, x.a, x.b);
     const float sf = x8_h2f(s, bf16);
     if (sym)
-        return fmaf(sf * d, (float)(dot - 8 * is), acc);
-    acc = fmaf(sf * d, (float)dot, acc);
-    return fmaf(x8_h2f(b, bf16) * d, (float)is, acc);
+        return fmaf(sf * x.d, (float)(dot - 8 * x.is), acc);
+    acc = fmaf(sf * x.d, (float)dot, acc);
+    return fmaf(x8_h2f(b, bf16) * x.d, (float)x.is, acc);
 }
 
 struct x8_w {
@@ -264,13 +277,10 @@ __device__ __forceinline__ void x8_consume(const x8_stage<U, NW> &st, x8_cursor 
         const uint32_t b = c.j * 32 * U + 32 * u + lane;
         if (b >= nb)
             break;
-        const int4 xa = ((const int4 *)sq)[2 * b], xb = ((const int4 *)sq)[2 * b + 1];
-        const float d = sd[b];
-        const int is = si[b];
+        const x8_xblock xq = x8_xblock_at(sq, sd, si, b);
 #pragma unroll
         for (int v = 0; v < NW; v++)
-            acc[v] = x8_add_word(acc[v], st.w[u][v], st.sc[u][v], st.bi[u][v], xa, xb, d, is,
-                                 bf16, sym);
+            acc[v] = x8_add_word(acc[v], st.w[u][v], st.sc[u][v], st.bi[u][v], xq, bf16, sym);
     }
 }
 
@@ -592,14 +602,12 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
             const uint32_t bl = 32 * u + lane, b = cc.j * X8T_WORDS + bl;
             if (b >= nb)
                 break;
-            const int4 xa = ((const int4 *)sq)[2 * b], xb = ((const int4 *)sq)[2 * b + 1];
-            const float d = sd[b];
-            const int is = si[b];
+            const x8_xblock xq = x8_xblock_at(sq, sd, si, b);
 #pragma unroll
             for (int v = 0; v < NW; v++)
                 acc[v] = x8_add_word(acc[v], cw[X8T_WORDS * v + bl],
                                      cs[X8T_WORDS * v + (bl >> gshift)],
-                                     cb[X8T_WORDS * v + (bl >> gshift)], xa, xb, d, is, bf16, sym);
+                                     cb[X8T_WORDS * v + (bl >> gshift)], xq, bf16, sym);
         }
         __syncwarp();
         if (lane == 0 && lc.row < p.n) {
