@@ -124,10 +124,13 @@ OPTEST_ROWS(rope_kv)
             for (int j = 0; j < 8; j++)
                 r.i[j] = x[j];
             r.t[0] = f16 ? MLXN_DTYPE_F16 : MLXN_DTYPE_F32;
-            /* one f32 rounding of the rotation, then the cache's rounding */
+            /* one f32 rounding of the rotation, then the cache's rounding;
+             * that f32 rounding can move a value across an f16 rounding
+             * boundary (a 1-ulp flip adds ~2.4e-7 / elements to the
+             * normalised MSE: 1e-8 allows one in ~25 elements) */
             r.atol = 1e-6;
             r.rtol = f16 ? 1e-3 : 1e-6;
-            r.nmse = 1e-10;
+            r.nmse = f16 ? 1e-8 : 1e-10;
             r.run = run_rope_kv;
             optest_add(&r);
         }
