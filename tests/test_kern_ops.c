@@ -17,6 +17,18 @@ static mlxn_buffer *tensor(mlxn_device *dev, mlxn_dtype dt, int ndim, int64_t a,
     return t;
 }
 
+/* A device of the backend under test of its own (the tests read its
+ * per-kernel dispatch counters) with mlxn_device_params.matvec_exact;
+ * NULL when none can be made. */
+static mlxn_device *device_exact(int exact)
+{
+    mlxn_device_params p = mlxn_device_params_default();
+    p.backend = test_backend();
+    p.matvec_exact = exact;
+    mlxn_device *dev = NULL;
+    return mlxn_device_create(&p, &dev) == MLXN_OK ? dev : NULL;
+}
+
 #define EXPECT_FAIL(call, status, word)                                                  \
     do {                                                                                 \
         CHECK((call) == (status));                                                       \
@@ -71,10 +83,8 @@ TEST(kern_ops_reject_bad_arguments_without_effect)
  * has the same kernel names). */
 TEST(matvec_x8_variant_by_weight)
 {
-    mlxn_device_params p = mlxn_device_params_default();
-    p.backend = test_backend();
-    mlxn_device *dev = NULL;
-    if (mlxn_device_create(&p, &dev) != MLXN_OK)
+    mlxn_device *dev = device_exact(0);
+    if (!dev)
         SKIP("no device for this backend");
     /* (16, 256) and (16, 64) 4-bit, groups of 32 */
     mlxn_buffer *w256 = tensor(dev, MLXN_DTYPE_U32, 2, 16, 32, 0);
@@ -121,11 +131,8 @@ TEST(matvec_x8_variant_by_weight)
 TEST(matvec_x8_choice_and_matvec_exact)
 {
     for (int exact = 0; exact < 2; exact++) {
-        mlxn_device_params p = mlxn_device_params_default();
-        p.backend = test_backend();
-        p.matvec_exact = exact;
-        mlxn_device *dev = NULL;
-        if (mlxn_device_create(&p, &dev) != MLXN_OK)
+        mlxn_device *dev = device_exact(exact);
+        if (!dev)
             SKIP("no device for this backend");
         mlxn_weight w = {0};
         w.w = tensor(dev, MLXN_DTYPE_U32, 2, 16, 8, 0); /* (16, 64) 4-bit */
@@ -168,6 +175,50 @@ TEST(matvec_x8_choice_and_matvec_exact)
         mlxn_buffer_destroy(out);
         mlxn_buffer_destroy(w.w);
         mlxn_buffer_destroy(w.scales);
+        mlxn_device_destroy(dev);
+    }
+}
+
+/* GGUF Q4_K weights at m = 1 take the int8-activation kernels too: the
+ * plain one for weights a running kernel may write, the copy-engine one
+ * (_tma: any k, as chunks are whole blocks) for immutable weights, the f32
+ * kernel with matvec_exact or misaligned x; the SwiGLU product likewise. */
+TEST(matvec_x8_q4_k_choice)
+{
+    for (int exact = 0; exact < 2; exact++) {
+        mlxn_device *dev = device_exact(exact);
+        if (!dev)
+            SKIP("no device for this backend");
+        mlxn_buffer *wb = tensor(dev, MLXN_DTYPE_Q4_K, 2, 16, 512, 0);
+        mlxn_buffer *x = tensor(dev, MLXN_DTYPE_F32, 2, 1, 516, 0), *xv = NULL;
+        mlxn_buffer *xa = tensor(dev, MLXN_DTYPE_F32, 2, 1, 512, 0);
+        mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+        int64_t s[2] = {1, 512};
+        CHECK(wb && x && xa && out);
+        if (!wb || !x || !xa || !out)
+            return;
+        REQUIRE_OK(mlxn_buffer_fill(wb, 0, 0, mlxn_buffer_bytes(wb)));
+        REQUIRE_OK(mlxn_buffer_view(x, 4, MLXN_DTYPE_F32, 2, s, &xv));
+        mlxn_weight mut = {wb, NULL, NULL, 0, 0, 0}, imm = {wb, NULL, NULL, 0, 0, 1};
+        mlxn_encoder *enc = NULL;
+        REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+        REQUIRE_OK(mlxn_op_matmul(enc, xa, &mut, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul(enc, xa, &imm, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul(enc, xv, &imm, NULL, out)); /* x at byte 4 */
+        REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xa, &imm, &imm, out));
+        REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xa, &mut, &mut, out));
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        const unsigned x8 = exact ? 0u : 1u;
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_q4_k") == x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_tma_q4_k") == x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_q4_k") == 3u - 2u * x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_x8_tma_q4_k") == x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_x8_q4_k") == x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_q4_k") == 2u - 2u * x8);
+        mlxn_encoder_destroy(enc);
+        mlxn_buffer *all[] = {wb, xv, x, xa, out};
+        for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+            mlxn_buffer_destroy(all[i]);
         mlxn_device_destroy(dev);
     }
 }

@@ -1,15 +1,16 @@
 /*
- * matvec_x8.c: CPU twins of matvec_x8_mlx4 and matvec_swiglu_x8_mlx4 (and
- * of their _early forms, which differ only in when CUDA loads W): one
- * f32 row x rounded to 8 bits per block of 32 values (the rule and
- * helpers of kernels/params/matmul.h, so the codes equal the GPU's; with
- * MLXN_MM_NORM x is RMS-normalised first), exact
- * integer dot products per block with 4-bit affine (or symmetric) weights,
- * scaled and summed in f32.
+ * matvec_x8.c: CPU twins of matvec_x8_<f> and matvec_swiglu_x8_<f> for f =
+ * mlx4 and q4_k (and of their _early and _tma forms, which differ only in
+ * when and how CUDA loads W): one f32 row x rounded to 8 bits per block of
+ * 32 values (the rule and helpers of kernels/params/matmul.h, so the codes
+ * equal the GPU's; with MLXN_MM_NORM x is RMS-normalised first), exact
+ * integer dot products per block with 4-bit affine (or symmetric) weights
+ * or GGUF Q4_K sub-blocks, scaled and summed in f32.
  */
 #include "cpu/cpu_kernel.h"
 #include "params/elementwise.h"
 #include "params/matmul.h"
+#include "params/quant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ typedef struct x8_job {
     const float *nw;          /* (k) norm weight (MLXN_MM_NORM) */
     const uint32_t *w[2];     /* (n, k / 8) */
     const uint16_t *s[2], *b[2];
+    const uint8_t *wk[2];     /* Q4_K: (n, row_bytes), else NULL */
     int n_w;
     const float *add;         /* (1, n) or NULL */
     float *out;               /* (1, n) */
@@ -96,13 +98,48 @@ static float row_dot(const x8_job *j, int v, int64_t row)
     return acc;
 }
 
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Q4_K: x block b meets sub-block b % 8 of block b / 8, whose codes are
+ * the nibbles at shift 4 (j & 1) of qs[32 (j / 2) ..] (params/quant.h);
+ * w = (d sc) q - dmin m. */
+static float row_dot_q4_k(const x8_job *j, int v, int64_t row)
+{
+    const uint32_t nb = j->p.k / 32;
+    const uint8_t *r = j->wk[v] + (size_t)row * j->p.row_bytes;
+    float acc = 0.0f;
+    for (uint32_t b = 0; b < nb; b++) {
+        const uint8_t *blk = r + (size_t)(b / 8) * sizeof(mlxn_block_q4_k);
+        const uint32_t sj = b % 8, head = rd32(blk);
+        uint32_t sc, m;
+        mlxn_q4_k_sm(sj, rd32(blk + 4), rd32(blk + 8), rd32(blk + 12), &sc, &m);
+        const uint8_t *qs = blk + 16 + 32 * (sj / 2);
+        int dot = 0;
+        for (int e = 0; e < 32; e++)
+            dot += ((qs[e] >> (4 * (sj & 1))) & 15) * j->q[b * 32 + e];
+        const float d = j->d[b], s = mlxn__f16_to_f32((uint16_t)head) * (float)sc;
+        const float o = -(mlxn__f16_to_f32((uint16_t)(head >> 16)) * (float)m);
+        acc = fmaf(s * d, (float)dot, acc);
+        acc = fmaf(o * d, (float)j->isum[b], acc);
+    }
+    return acc;
+}
+
+static float dot_of(const x8_job *j, int v, int64_t row)
+{
+    return j->wk[v] ? row_dot_q4_k(j, v, row) : row_dot(j, v, row);
+}
+
 static void x8_range(void *arg, int64_t begin, int64_t end)
 {
     const x8_job *j = arg;
     for (int64_t r = begin; r < end; r++) {
-        float v = row_dot(j, 0, r);
+        float v = dot_of(j, 0, r);
         if (j->n_w == 2)
-            v = v / (1.0f + expf(-v)) * row_dot(j, 1, r);
+            v = v / (1.0f + expf(-v)) * dot_of(j, 1, r);
         else if (j->p.flags & MLXN_MM_ADD)
             v += j->add[r];
         j->out[r] = v;
@@ -132,47 +169,44 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
     free(j->isum);
 }
 
-/* args: x, w, scales, biases, add, out, nw, params */
-static void plain(mlxn__cpu_ctx *ctx, void **args)
+/* The arguments of matvec_x8_<f> (n_w 1: x, W..., add, out, nw, params)
+ * and matvec_swiglu_x8_<f> (n_w 2: x, Wg..., Wu..., out, nw, params),
+ * W... being w, scales, biases for MLX 4-bit and the blocks for Q4_K. */
+static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int q4k)
 {
     x8_job j;
     memset(&j, 0, sizeof j);
-    j.n_w = 1;
+    j.n_w = n_w;
     j.x = MLXN_ARG_PTR(const float, 0);
-    j.w[0] = MLXN_ARG_PTR(const uint32_t, 1);
-    j.s[0] = MLXN_ARG_PTR(const uint16_t, 2);
-    j.b[0] = MLXN_ARG_PTR(const uint16_t, 3);
-    j.out = MLXN_ARG_PTR(float, 5);
-    j.nw = MLXN_ARG_PTR(const float, 6);
-    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 7);
-    j.add = (j.p.flags & MLXN_MM_ADD) ? MLXN_ARG_PTR(const float, 4) : NULL;
-    x8_run(ctx, &j);
-}
-
-/* args: x, wg, sg, bg, wu, su, bu, out, nw, params */
-static void swiglu(mlxn__cpu_ctx *ctx, void **args)
-{
-    x8_job j;
-    memset(&j, 0, sizeof j);
-    j.n_w = 2;
-    j.x = MLXN_ARG_PTR(const float, 0);
-    for (int w = 0; w < 2; w++) {
-        j.w[w] = MLXN_ARG_PTR(const uint32_t, 1 + 3 * w);
-        j.s[w] = MLXN_ARG_PTR(const uint16_t, 2 + 3 * w);
-        j.b[w] = MLXN_ARG_PTR(const uint16_t, 3 + 3 * w);
+    int a = 1;
+    for (int w = 0; w < n_w; w++) {
+        if (q4k) {
+            j.wk[w] = MLXN_ARG_PTR(const uint8_t, a++);
+            continue;
+        }
+        j.w[w] = MLXN_ARG_PTR(const uint32_t, a);
+        j.s[w] = MLXN_ARG_PTR(const uint16_t, a + 1);
+        j.b[w] = MLXN_ARG_PTR(const uint16_t, a + 2);
+        a += 3;
     }
-    j.out = MLXN_ARG_PTR(float, 7);
-    j.nw = MLXN_ARG_PTR(const float, 8);
-    j.p = MLXN_ARG_VAL(mlxn_matmul_params, 9);
+    const int add = n_w == 1 ? a++ : 0;
+    j.out = MLXN_ARG_PTR(float, a);
+    j.nw = MLXN_ARG_PTR(const float, a + 1);
+    j.p = MLXN_ARG_VAL(mlxn_matmul_params, a + 2);
+    j.add = add && (j.p.flags & MLXN_MM_ADD) ? MLXN_ARG_PTR(const float, add) : NULL;
     x8_run(ctx, &j);
 }
 
 /* The _early and _tma kernels load W before waiting for the previous
  * kernel on CUDA (into registers, or by the copy engine into shared
  * memory); on the CPU they are the same. */
-MLXN_CPU_KERNEL(matvec_x8_mlx4) { plain(ctx, args); }
-MLXN_CPU_KERNEL(matvec_x8_early_mlx4) { plain(ctx, args); }
-MLXN_CPU_KERNEL(matvec_x8_tma_mlx4) { plain(ctx, args); }
-MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4) { swiglu(ctx, args); }
-MLXN_CPU_KERNEL(matvec_swiglu_x8_early_mlx4) { swiglu(ctx, args); }
-MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_mlx4) { swiglu(ctx, args); }
+MLXN_CPU_KERNEL(matvec_x8_mlx4) { run_args(ctx, args, 1, 0); }
+MLXN_CPU_KERNEL(matvec_x8_early_mlx4) { run_args(ctx, args, 1, 0); }
+MLXN_CPU_KERNEL(matvec_x8_tma_mlx4) { run_args(ctx, args, 1, 0); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4) { run_args(ctx, args, 2, 0); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_early_mlx4) { run_args(ctx, args, 2, 0); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_mlx4) { run_args(ctx, args, 2, 0); }
+MLXN_CPU_KERNEL(matvec_x8_q4_k) { run_args(ctx, args, 1, 1); }
+MLXN_CPU_KERNEL(matvec_x8_tma_q4_k) { run_args(ctx, args, 1, 1); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_q4_k) { run_args(ctx, args, 2, 1); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q4_k) { run_args(ctx, args, 2, 1); }

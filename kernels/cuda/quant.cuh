@@ -231,15 +231,8 @@ __device__ __forceinline__ void decode_mv(const uint8_t *rb, uint32_t u, uint32_
         float d = h2f(ld_u16(b)), dmin = h2f(ld_u16(b + 2));
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            uint32_t j = 2 * g + h, scv, mv;
-            if (j < 4) {
-                scv = (s03 >> (8 * j)) & 63;
-                mv = (m03 >> (8 * j)) & 63;
-            } else {
-                uint32_t q8 = (hi8 >> (8 * (j - 4))) & 0xFF;
-                scv = (q8 & 0xF) | (((s03 >> (8 * (j - 4))) >> 6 & 3) << 4);
-                mv = (q8 >> 4) | (((m03 >> (8 * (j - 4))) >> 6 & 3) << 4);
-            }
+            uint32_t scv, mv;
+            mlxn_q4_k_sm(2 * g + h, s03, m03, hi8, &scv, &mv);
             s[h] = d * (float)scv;
             o[h] = -(dmin * (float)mv);
         }

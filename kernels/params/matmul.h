@@ -74,6 +74,12 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
  * integers exact); symmetric weights (b = -8 s) add (s * d) * (sum(c * q)
  * - 8 isum). The product computed is x^ @ W^T for x^ = d * q. */
 #define MLXN_X8_MAX_K 36864u
+/* x rounded in a block's shared memory: the codes (MLXN_X8_SQ_BYTES; for
+ * GGUF Q4_K each 4 blocks of 32 codes are followed by 16 bytes of padding,
+ * so the lanes of a warp, 4 blocks apart, read different banks), then d
+ * and isum per block. */
+#define MLXN_X8_SQ_BYTES(k, q4k) ((k) + ((q4k) ? (k) / 8u : 0u))
+#define MLXN_X8_XBYTES(k, q4k) (MLXN_X8_SQ_BYTES(k, q4k) + (k) / 32u * 8u)
 /* Geometry of matvec_x8_*: blocks of MLXN_X8_WARPS warps, at most
  * MLXN_X8_BLOCKS_PER_SM per SM launched (the kernels split the rows among
  * the grid's warps, whatever its size), and
@@ -91,7 +97,7 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 #define MLXN_X8_WARPS 16 /* warps per block */
 #endif
 /* The _tma kernels (weights copied into shared memory by cp.async.bulk,
- * kernels/cuda/matvec_x8.cu): chunks of MLXN_X8T_WORDS 16-byte words of a
+ * kernels/cuda/matvec_x8_tma.cu): chunks of MLXN_X8T_WORDS 16-byte words of a
  * row, MLXN_X8T_S (SwiGLU: _S_SWIGLU) slots per warp, MLXN_X8T_E (_E_SWIGLU)
  * of them copied before griddepcontrol.wait, MLXN_X8T_WARPS
  * (_WARPS_SWIGLU) warps per block; shared memory MLXN_X8T_SHARED(weights,
@@ -130,8 +136,8 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 #define MLXN_X8T_SLOT_BYTES(nw) ((nw) * 20u * MLXN_X8T_WORDS)
 /* the most dynamic shared memory a block may ask for on sm_90 (227 KiB) */
 #define MLXN_X8T_MAX_SHARED (227u * 1024u)
-#define MLXN_X8T_SHARED(nw, s, k, warps)                                           \
-    ((MLXN_X8T_SLOT_BYTES(nw) + 8u) * (s) * (warps) + (k) + (k) / 32u * 8u)
+#define MLXN_X8T_SHARED(nw, s, k, warps, q4k)                                      \
+    ((MLXN_X8T_SLOT_BYTES(nw) + 8u) * (s) * (warps) + MLXN_X8_XBYTES(k, q4k))
 
 /* The scale d of a block whose largest |x| has the f32 bits amax_bits;
  * *inv = the multiplier of x before rounding. */

@@ -11,6 +11,8 @@
 #ifndef MLXN_PARAMS_QUANT_H
 #define MLXN_PARAMS_QUANT_H
 
+#include "params/half.h"
+
 #include <stdint.h>
 
 #define MLXN_QK 32   /* elements per Q4_0 / Q8_0 block */
@@ -38,6 +40,23 @@ typedef struct mlxn_block_q4_k {
     uint8_t scales[12];
     uint8_t qs[MLXN_QK_K / 2];
 } mlxn_block_q4_k;
+
+/* Sub-block j's (0..7) 6-bit scale and min from a Q4_K block's scales[12]
+ * read as three little-endian words: s03 (bytes 0-3: scales of sub-blocks
+ * 0-3, high bits of 4-7's), m03 (4-7: mins likewise), hi (8-11: low bits
+ * of 4-7's scale and min). */
+static inline MLXN__HD void mlxn_q4_k_sm(uint32_t j, uint32_t s03, uint32_t m03, uint32_t hi,
+                                        uint32_t *sc, uint32_t *m)
+{
+    if (j < 4) {
+        *sc = (s03 >> (8 * j)) & 63u;
+        *m = (m03 >> (8 * j)) & 63u;
+    } else {
+        const uint32_t sh = 8 * (j - 4), q = (hi >> sh) & 0xFFu;
+        *sc = (q & 0xFu) | ((s03 >> (sh + 6)) & 3u) << 4;
+        *m = (q >> 4) | ((m03 >> (sh + 6)) & 3u) << 4;
+    }
+}
 
 /* 16 sub-blocks of 16: w = d * scales[j] * (q - 32), q 6-bit: low 4 bits
  * in ql, high 2 bits in qh (layout in mlxn_dequantize_row). */

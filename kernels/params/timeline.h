@@ -22,8 +22,9 @@
 #define MLXN_TL_CAP (4u << 20) /* records */
 #define MLXN_TL_WORDS 8        /* per record */
 
-/* Tags. The int8-activation products (matvec_x8.cu): a = n, b = k | flags
- * << 32 (mlxn_matmul_params.flags), mark = x rounded into shared memory. */
+/* Tags. The int8-activation products (matvec_x8.cu, matvec_x8_tma.cu): a
+ * = n, b = k | flags << 32 (mlxn_matmul_params.flags), mark = x rounded
+ * into shared memory. */
 #define MLXN_TL_X8 1
 #define MLXN_TL_X8_EARLY 2
 #define MLXN_TL_X8_SWIGLU 3

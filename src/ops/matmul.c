@@ -222,13 +222,14 @@ static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlx
                       mlxn_matvec_stage_bytes(d->chunk_bytes * mlxn_matvec_units(d->chunk_bytes));
 }
 
-/* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8.cu)
- * take one row of x and 4-bit affine weights, both 16-byte aligned, unless
- * the device asks for exact products. */
+/* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8*.cu)
+ * take one row of x and 4-bit weights (MLX affine, or GGUF Q4_K blocks),
+ * both 16-byte aligned, unless the device asks for exact products. */
 static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m)
 {
     const mlxn_weight *w = d->w;
-    return m == 1 && d->mlx && d->bits == 4 && d->k <= MLXN_X8_MAX_K &&
+    const int fmt = (d->mlx && d->bits == 4) || w->w->dtype == MLXN_DTYPE_Q4_K;
+    return m == 1 && fmt && d->k <= MLXN_X8_MAX_K &&
            !mlxn_encoder_device(enc)->params.matvec_exact &&
            mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }
@@ -239,11 +240,12 @@ static uint32_t x8t_warps(int nw)
     return nw == 2 ? MLXN_X8T_WARPS_SWIGLU : MLXN_X8T_WARPS;
 }
 
-/* Shared memory of a _tma kernel streaming nw weights of k columns. */
-static uint32_t x8t_shared(int nw, uint32_t k)
+/* Shared memory of a _tma kernel streaming nw weights of k columns
+ * (q4k: GGUF Q4_K, x's codes padded). */
+static uint32_t x8t_shared(int nw, uint32_t k, int q4k)
 {
-    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2))
-                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1));
+    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), q4k)
+                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), q4k);
 }
 
 /* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks per SM (of
@@ -259,19 +261,21 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w 
     uint64_t need = ((uint64_t)d->n + warps - 1) / warps;
     l->grid.x = (uint32_t)(cap < need ? cap : need);
     l->block.x = 32 * warps;
-    l->shared_bytes = tma_nw ? x8t_shared(tma_nw, k) : k + k / 32u * 8u;
+    l->shared_bytes = tma_nw ? x8t_shared(tma_nw, k, !d->mlx) : MLXN_X8_XBYTES(k, !d->mlx);
 }
 
-/* The copy engine's conditions (matvec_x8.cu, _tma): every chunk's
- * codes, scales and biases are whole, 16-byte aligned units, and the
+/* The copy engine's conditions (matvec_x8_tma.cu): every chunk's
+ * codes, scales and biases are whole, 16-byte aligned units (Q4_K: whole
+ * 144-byte blocks of rows that use_x8 found 16-byte aligned), and the
  * slots and x fit a block's shared memory. */
 static int x8_tma_ok(const mlxn__mm_w *d, int nw)
 {
     const mlxn_weight *w = d->w;
-    return MLXN_X8T && x8t_shared(nw, (uint32_t)d->k) <= MLXN_X8T_MAX_SHARED &&
-           d->k % (8 * (int64_t)d->group_size) == 0 &&
+    if (!MLXN_X8T || x8t_shared(nw, (uint32_t)d->k, !d->mlx) > MLXN_X8T_MAX_SHARED)
+        return 0;
+    return !d->mlx || (d->k % (8 * (int64_t)d->group_size) == 0 &&
            mlxn__buffer_addr(w->scales, 0) % 16 == 0 &&
-           (!w->biases || mlxn__buffer_addr(w->biases, 0) % 16 == 0);
+           (!w->biases || mlxn__buffer_addr(w->biases, 0) % 16 == 0));
 }
 
 /* The int8-activation kernel variants, by the suffix of their names. */
@@ -280,13 +284,15 @@ static const char *const X8_SUFFIX[] = {"", "_early", "_tma"};
 
 /* X8_TMA (weights streamed by the copy engine, a first chunk before the
  * wait) where it can run, else X8_EARLY (first stages loaded into
- * registers before the wait) when no running kernel can write W (or Wu),
- * X8_PLAIN (W read only after the wait) otherwise. */
+ * registers before the wait; MLX 4-bit only) when no running kernel can
+ * write W (or Wu), X8_PLAIN (W read only after the wait) otherwise. */
 static int x8_variant(const mlxn__mm_w *d, const mlxn__mm_w *u)
 {
     if (!d->w->immutable || (u && !u->w->immutable))
         return X8_PLAIN;
-    return x8_tma_ok(d, u ? 2 : 1) && (!u || x8_tma_ok(u, 2)) ? X8_TMA : X8_EARLY;
+    if (x8_tma_ok(d, u ? 2 : 1) && (!u || x8_tma_ok(u, 2)))
+        return X8_TMA;
+    return d->mlx ? X8_EARLY : X8_PLAIN;
 }
 
 /* An RMS norm folded into the product (mlxn_op_norm_matmul*): the f32

@@ -9,9 +9,9 @@
  *  - m <= 8 (matrix-vector kernels, f32 arithmetic): |err| <= 3e-7 * k +
  *    1e-5 * |ref| (summation-order differences of f32 sums of k terms of
  *    magnitude <= 1);
- *  - m = 1 with 4-bit affine weights (matvec_x8_*, x rounded to 8 bits per
- *    block of 32): the reference uses the same rounded x^ (round_x8), so
- *    the f32 bounds above hold;
+ *  - m = 1 with 4-bit affine or Q4_K weights (matvec_x8_*, x rounded to 8
+ *    bits per block of 32): the reference uses the same rounded x^
+ *    (round_x8), so the f32 bounds above hold;
  *  - m > 8 (prefill): on CUDA a cuBLAS GEMM with tf32 inputs (f32 for f32
  *    weights): |err| <= 5e-3 * sqrt(k) + 1e-2 * |ref|, loose bounds that
  *    also held for bf16 inputs; the CPU backend computes in f32;
@@ -314,12 +314,16 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     memset(&r, 0, sizeof r);
     char kn[48];
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
-    /* one row of x with 4-bit affine weights on 16-byte aligned rows: the
-     * int8-activation kernels (src/ops/matmul.c use_x8) */
-    const int x8 = m == 1 && f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && off % 16 == 0;
+    /* one row of x with 4-bit affine or Q4_K weights on 16-byte aligned
+     * rows: the int8-activation kernels (src/ops/matmul.c use_x8) */
+    const int q4k = f->dtype == MLXN_DTYPE_Q4_K;
+    const int x8 = m == 1 && ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k) && off % 16 == 0;
     /* immutable W: the copy-engine kernels where k is a multiple of 8
-     * groups (the scales here are whole buffers, so aligned) */
-    const char *var = !x8 ? "" : !immutable ? "_x8" : k % (8 * f->group) ? "_x8_early" : "_x8_tma";
+     * groups (the scales here are whole buffers, so aligned; Q4_K: any k) */
+    const char *var = !x8                                ? ""
+                      : !immutable                       ? "_x8"
+                      : !q4k && k % (8 * f->group) ? "_x8_early"
+                                                         : "_x8_tma";
     snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "", var,
              f->name);
     r.kernel = kernel_name(kn);
@@ -515,6 +519,24 @@ OPTEST_ROWS(matmul)
             add_mm_row_w(fi, 1, 1031, 5120, MODE_PLAIN, 0, 0, 1);
             add_mm_row_w(fi, 1, 2300, 5120, MODE_NORM_SWIGLU, 0, 0, 1);
             add_mm_row_w(fi, 1, 2500, 14336, MODE_ADD, 0, 0, 1);
+        }
+        /* int8-activation kernels on Q4_K blocks (m = 1): several chunks
+         * per row with a partial last one (k = 4352: 17 blocks, a chunk
+         * holds 16), more rows than the grid's warps, k = 14336; W
+         * immutable: the copy-engine kernels. {n, k, mode, capture,
+         * immutable} */
+        static const int q4k_rows[][5] = {
+            {1031, 4352, MODE_PLAIN, 0, 0},       {97, 4352, MODE_ADD, 0, 0},
+            {263, 4352, MODE_NORM_SWIGLU, 0, 0},  {4100, 4096, MODE_NORM, 0, 0},
+            {9, 256, MODE_PLAIN, 1, 0},           {1031, 4352, MODE_PLAIN, 0, 1},
+            {97, 4096, MODE_ADD_ALIAS, 0, 1},     {263, 4352, MODE_NORM_SWIGLU, 0, 1},
+            {9, 256, MODE_SWIGLU, 0, 1},          {2500, 14336, MODE_ADD, 0, 1},
+        };
+        const unsigned n_q4k =
+            f->dtype == MLXN_DTYPE_Q4_K ? sizeof q4k_rows / sizeof q4k_rows[0] : 0;
+        for (unsigned i = 0; i < n_q4k; i++) {
+            const int *q = q4k_rows[i];
+            add_mm_row_w(fi, 1, q[0], q[1], q[2], q[3], 0, q[4]);
         }
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};

@@ -1,0 +1,257 @@
+/*
+ * matvec_x8_tma.cu: the int8-activation kernels whose weights the copy
+ * engine (cp.async.bulk) moves into shared memory, for weights no running
+ * kernel writes (the register kernels are in matvec_x8.cu, the shared
+ * parts in matvec_x8.cuh).
+ */
+#include "matvec_x8.cuh"
+
+/* The _tma kernels (W immutable, as the _early ones): each warp streams
+ * its rows (w, w + W, ... as in x8_run) as chunks of up to X8T_WORDS
+ * words, each chunk's codes, scales and biases copied into one of the
+ * warp's S shared-memory slots by cp.async.bulk (the copy engine: one
+ * instruction per array moves a chunk, and no registers hold the stages).
+ * Lane 0 issues a chunk's copies and the slot's mbarrier counts its bytes;
+ * the warp waits on it, consumes the slot and refills it with its next
+ * chunk. A warp copies E chunks before griddepcontrol.wait and the rest of
+ * its S right after the block's last loads of x are issued: the loads of
+ * x queue behind whatever bytes the SM already has in flight, so few
+ * early bytes let x arrive sooner, and the copies issued behind it keep
+ * the SM's share of DRAM busy while x is rounded (H200, tg128 q4_0, each
+ * against the register kernels in the same run: all S early 575.0 / 588.6,
+ * E = 1 and the rest after the first round of x 604.6 / 588.5, after the
+ * last round 610.6 / 587.7). Lane l takes
+ * the words l, l + 32, ... of a chunk: the words and order of sums of
+ * x8_run, so the results equal the register kernels' bit for bit. Needs k
+ * a multiple of 8 group_size and 16-byte aligned codes, scales and
+ * biases (every chunk's scales are then whole 16-byte units). */
+#define X8T_WORDS MLXN_X8T_WORDS
+#define X8T_SLOT_BYTES(nw) MLXN_X8T_SLOT_BYTES(nw)
+
+__device__ __forceinline__ uint32_t x8t_smem(const void *p)
+{
+    return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+/* One bulk copy into shared memory, completing on the mbarrier bar, with
+ * the L2 policy pol. */
+__device__ __forceinline__ void x8t_copy(uint32_t dst, const void *src, uint32_t bytes,
+                                         uint32_t bar, uint64_t pol)
+{
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
+                 " [%0], [%1], %2, [%3], %4;"
+                 ::"r"(dst), "l"(src), "r"(bytes), "r"(bar), "l"(pol) : "memory");
+}
+
+__device__ __forceinline__ void x8t_wait(uint32_t bar, uint32_t parity)
+{
+    uint32_t ok;
+    do {
+        asm volatile("{\n\t.reg .pred p;\n\t"
+                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
+                     "selp.u32 %0, 1, 0, p;\n\t}"
+                     : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
+    } while (!ok);
+}
+
+/* Lane 0: the copies of chunk c of NW weights into a slot (codes, then
+ * scales, then biases, each NW arrays of X8T_WORDS entries). The weights
+ * are read once per token, so they are marked evict-first in L2: the
+ * activations, the KV cache and the next kernels' data stay (H200, tg128
+ * q4_0 in one run: 628.4 against 612.9 without the hint, mlx4 602.5
+ * against 590.7). */
+template <int NW>
+__device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_w *wt,
+                                          x8_cursor c, const mlxn_matmul_params &p)
+{
+    const uint32_t nb = p.k / 32, gpr = p.k / p.group_size, wpg = p.group_size / 32;
+    const uint32_t b0 = c.j * X8T_WORDS, nw = min(X8T_WORDS, nb - b0), sb = 2 * nw / wpg;
+    const bool sym = p.flags & MLXN_MM_SYMMETRIC;
+    const uint64_t g0 = (uint64_t)c.row * gpr + b0 / wpg;
+    const uint32_t bytes = NW * (16 * nw + (sym ? sb : 2 * sb));
+    uint64_t pol;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+                 : "memory");
+#pragma unroll
+    for (int v = 0; v < NW; v++) {
+        x8t_copy(slot + 16 * X8T_WORDS * v, &wt[v].w[(uint64_t)c.row * nb + b0], 16 * nw, bar,
+                 pol);
+        x8t_copy(slot + 16 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].s[g0], sb, bar, pol);
+        if (!sym)
+            x8t_copy(slot + 18 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].b[g0], sb, bar, pol);
+    }
+}
+
+/* Lane 0: the copy of chunk c of NW Q4_K weights into a slot: X8T_WORDS / 8
+ * blocks of a row (the elements of X8T_WORDS words), one copy per weight,
+ * weight v at byte 18 X8T_WORDS v of the slot. */
+template <int NW>
+__device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x8_w *wt,
+                                            x8_cursor c, const mlxn_matmul_params &p)
+{
+    const uint32_t nbk = p.k / 256, b0 = c.j * (X8T_WORDS / 8);
+    const uint32_t bytes = 144u * min(X8T_WORDS / 8, nbk - b0);
+    uint64_t pol;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
+                 "r"(NW * bytes)
+                 : "memory");
+#pragma unroll
+    for (int v = 0; v < NW; v++)
+        x8t_copy(slot + 18 * X8T_WORDS * v,
+                 (const uint8_t *)wt[v].w + (uint64_t)c.row * p.row_bytes + 144u * b0, bytes, bar,
+                 pol);
+}
+
+template <int NW, int F>
+__device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w *wt,
+                                         x8_cursor c, const mlxn_matmul_params &p)
+{
+    if (F == X8_Q4K)
+        x8t_issue_k<NW>(slot, bar, wt, c, p);
+    else
+        x8t_issue<NW>(slot, bar, wt, c, p);
+}
+
+/* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
+ * then the slots' mbarriers, then x rounded (k + k / 32 * 8 bytes). */
+template <int NW, int S, int WARPS, int F>
+__device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x8_w *wt,
+                                        const float *add, float *out, const mlxn_matmul_params &p)
+{
+    extern __shared__ __align__(16) unsigned char x8_smem[];
+    const uint32_t lane = threadIdx.x % 32, wi = threadIdx.x / 32;
+    unsigned char *slots = x8_smem + X8T_SLOT_BYTES(NW) * S * wi;
+    uint64_t *bars = (uint64_t *)(x8_smem + X8T_SLOT_BYTES(NW) * S * WARPS) + S * wi;
+    int8_t *sq = (int8_t *)(x8_smem + X8T_SLOT_BYTES(NW) * S * WARPS + 8 * S * WARPS);
+    float *sd = (float *)(sq + MLXN_X8_SQ_BYTES(p.k, F == X8_Q4K));
+    int *si = (int *)(sd + p.k / 32);
+    const uint32_t n_warps = gridDim.x * WARPS, gw = blockIdx.x * WARPS + wi;
+    const uint32_t nb = p.k / 32, cpr = (nb + X8T_WORDS - 1) / X8T_WORDS;
+    const uint32_t gshift = p.group_size == 32 ? 0 : p.group_size == 64 ? 1 : 2;
+    const bool bf16 = p.flags & MLXN_MM_SCALE_BF16, sym = p.flags & MLXN_MM_SYMMETRIC;
+    x8_cursor lc = {gw, 0}, cc = lc;
+    if (lane == 0) {
+        for (int i = 0; i < S; i++)
+            asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(x8t_smem(&bars[i])));
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+    }
+    __syncwarp();
+    /* E chunks before the wait, the others once x's loads are issued */
+    constexpr int E = (NW == 1 ? MLXN_X8T_E : MLXN_X8T_E_SWIGLU) < S
+                          ? (NW == 1 ? MLXN_X8T_E : MLXN_X8T_E_SWIGLU)
+                          : S;
+    for (int i = 0; i < E && lc.row < p.n; i++) {
+        if (lane == 0)
+            x8t_fill<NW, F>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]), wt,
+                            lc, p);
+        x8_advance(lc, cpr, n_warps);
+    }
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    MLXN_TL_MARK(1);
+    auto rest = [&] {
+        for (int i = E; i < S && lc.row < p.n; i++) {
+            if (lane == 0)
+                x8t_fill<NW, F>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]),
+                                wt, lc, p);
+            x8_advance(lc, cpr, n_warps);
+        }
+    };
+    x8_quantize<F == X8_Q4K>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si, rest);
+    __syncthreads();
+    MLXN_TL_MARK(2);
+    float acc[NW];
+#pragma unroll
+    for (int v = 0; v < NW; v++)
+        acc[v] = 0.0f;
+    uint32_t phase = 0;
+    for (uint32_t i = 0; cc.row < p.n; i = i + 1 == S ? 0 : i + 1) {
+        const unsigned char *slot = slots + X8T_SLOT_BYTES(NW) * i;
+        x8t_wait(x8t_smem(&bars[i]), (phase >> i) & 1);
+        phase ^= 1u << i;
+        const uint4 *cw = (const uint4 *)slot;
+        const uint16_t *cs = (const uint16_t *)(slot + 16 * X8T_WORDS * NW);
+        const uint16_t *cb = cs + X8T_WORDS * NW;
+        /* Q4_K: lane unit u of the chunk (half of block u / 2 of each
+         * weight's X8T_WORDS / 8), unit X8T_WORDS / 4 j + u of the row */
+#pragma unroll
+        for (int u = 0; F == X8_Q4K && u < (int)(X8T_WORDS / 128); u++) {
+            const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
+            if (b >= p.k / 128)
+                break;
+            uint4 h[NW], q[NW][4];
+#pragma unroll
+            for (int v = 0; v < NW; v++) {
+                const uint4 *blk = (const uint4 *)(slot + 18 * X8T_WORDS * v + 144 * (ul >> 1));
+                h[v] = blk[0];
+#pragma unroll
+                for (int t = 0; t < 4; t++)
+                    q[v][t] = blk[1 + 4 * (ul & 1) + t];
+            }
+            x8k_add_unit<NW>(acc, h, q, b, sq, sd, si);
+        }
+#pragma unroll
+        for (int u = 0; F != X8_Q4K && u < (int)(X8T_WORDS / 32); u++) {
+            const uint32_t bl = 32 * u + lane, b = cc.j * X8T_WORDS + bl;
+            if (b >= nb)
+                break;
+            const x8_xblock xq = x8_xblock_at(sq, sd, si, b);
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+                acc[v] = x8_add_word(acc[v], cw[X8T_WORDS * v + bl],
+                                     cs[X8T_WORDS * v + (bl >> gshift)],
+                                     cb[X8T_WORDS * v + (bl >> gshift)], xq, bf16, sym);
+        }
+        __syncwarp();
+        if (lane == 0 && lc.row < p.n) {
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            x8t_fill<NW, F>(x8t_smem(slot), x8t_smem(&bars[i]), wt, lc, p);
+        }
+        if (lc.row < p.n)
+            x8_advance(lc, cpr, n_warps);
+        const x8_cursor done = cc;
+        x8_advance(cc, cpr, n_warps);
+        if (done.j == cpr - 1)
+            x8_finish<NW>(acc, done.row, add, out, p);
+    }
+}
+
+/* args: as matvec_x8_early_mlx4 (W immutable; the conditions above) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx4, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[1] = {{w, s, b}};
+    MLXN_TL_BEGIN();
+    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, X8_MLX4>(x, nw, wt, add, out, p);
+    MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+/* args: as matvec_swiglu_x8_early_mlx4 (W immutable; the conditions above) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx4, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    MLXN_TL_BEGIN();
+    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, X8_MLX4>(x, nw, wt, 0, out, p);
+    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+/* args: as matvec_x8_q4_k (W immutable, rows 16-byte aligned: every
+ * chunk is whole blocks, copied as one array) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_q4_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[1] = {{w, 0, 0}};
+    MLXN_TL_BEGIN();
+    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, X8_Q4K>(x, nw, wt, add, out, p);
+    MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+/* args: as matvec_swiglu_x8_q4_k (W immutable) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q4_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    MLXN_TL_BEGIN();
+    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, X8_Q4K>(x, nw, wt, 0, out, p);
+    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
