@@ -29,6 +29,17 @@ static mlxn_device *device_exact(int exact)
     return mlxn_device_create(&p, &dev) == MLXN_OK ? dev : NULL;
 }
 
+/* A (rows, cols) weight of a GGUF format, zeroed. */
+static mlxn_buffer *zero_weight(mlxn_device *dev, mlxn_dtype dt, int64_t rows, int64_t cols)
+{
+    mlxn_buffer *t = tensor(dev, dt, 2, rows, cols, 0);
+    if (t && mlxn_buffer_fill(t, 0, 0, mlxn_buffer_bytes(t)) != MLXN_OK) {
+        mlxn_buffer_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
 #define EXPECT_FAIL(call, status, word)                                                  \
     do {                                                                                 \
         CHECK((call) == (status));                                                       \
@@ -189,7 +200,7 @@ TEST(matvec_x8_q4_k_choice)
         mlxn_device *dev = device_exact(exact);
         if (!dev)
             SKIP("no device for this backend");
-        mlxn_buffer *wb = tensor(dev, MLXN_DTYPE_Q4_K, 2, 16, 512, 0);
+        mlxn_buffer *wb = zero_weight(dev, MLXN_DTYPE_Q4_K, 16, 512);
         mlxn_buffer *x = tensor(dev, MLXN_DTYPE_F32, 2, 1, 516, 0), *xv = NULL;
         mlxn_buffer *xa = tensor(dev, MLXN_DTYPE_F32, 2, 1, 512, 0);
         mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
@@ -197,7 +208,6 @@ TEST(matvec_x8_q4_k_choice)
         CHECK(wb && x && xa && out);
         if (!wb || !x || !xa || !out)
             return;
-        REQUIRE_OK(mlxn_buffer_fill(wb, 0, 0, mlxn_buffer_bytes(wb)));
         REQUIRE_OK(mlxn_buffer_view(x, 4, MLXN_DTYPE_F32, 2, s, &xv));
         mlxn_weight mut = {wb, NULL, NULL, 0, 0, 0}, imm = {wb, NULL, NULL, 0, 0, 1};
         mlxn_encoder *enc = NULL;
@@ -217,6 +227,45 @@ TEST(matvec_x8_q4_k_choice)
         CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_q4_k") == 2u - 2u * x8);
         mlxn_encoder_destroy(enc);
         mlxn_buffer *all[] = {wb, xv, x, xa, out};
+        for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+            mlxn_buffer_destroy(all[i]);
+        mlxn_device_destroy(dev);
+    }
+}
+
+/* GGUF Q6_K weights at m = 1 take the copy-engine int8 kernel only where
+ * its chunks are whole 16-byte units (k a multiple of 2048) and W is
+ * immutable; the f32 kernel otherwise, and with matvec_exact. */
+TEST(matvec_x8_q6_k_choice)
+{
+    for (int exact = 0; exact < 2; exact++) {
+        mlxn_device *dev = device_exact(exact);
+        if (!dev)
+            SKIP("no device for this backend");
+        mlxn_buffer *w2k = zero_weight(dev, MLXN_DTYPE_Q6_K, 16, 2048);
+        mlxn_buffer *w256 = zero_weight(dev, MLXN_DTYPE_Q6_K, 16, 2304);
+        mlxn_buffer *x2k = tensor(dev, MLXN_DTYPE_F32, 2, 1, 2048, 0);
+        mlxn_buffer *x256 = tensor(dev, MLXN_DTYPE_F32, 2, 1, 2304, 0);
+        mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+        CHECK(w2k && w256 && x2k && x256 && out);
+        if (!w2k || !w256 || !x2k || !x256 || !out)
+            return;
+        mlxn_weight imm = {w2k, NULL, NULL, 0, 0, 1}, mut = {w2k, NULL, NULL, 0, 0, 0};
+        mlxn_weight odd = {w256, NULL, NULL, 0, 0, 1};
+        mlxn_encoder *enc = NULL;
+        REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+        REQUIRE_OK(mlxn_op_matmul(enc, x2k, &imm, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul(enc, x2k, &mut, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul(enc, x256, &odd, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul_swiglu(enc, x2k, &imm, &imm, out));
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        const unsigned x8 = exact ? 0u : 1u;
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_tma_q6_k") == x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_q6_k") == 3u - x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_x8_tma_q6_k") == x8);
+        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_q6_k") == 1u - x8);
+        mlxn_encoder_destroy(enc);
+        mlxn_buffer *all[] = {w2k, w256, x2k, x256, out};
         for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
             mlxn_buffer_destroy(all[i]);
         mlxn_device_destroy(dev);

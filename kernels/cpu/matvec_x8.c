@@ -1,11 +1,11 @@
 /*
  * matvec_x8.c: CPU twins of matvec_x8_<f> and matvec_swiglu_x8_<f> for f =
- * mlx4 and q4_k (and of their _early and _tma forms, which differ only in
- * when and how CUDA loads W): one f32 row x rounded to 8 bits per block of
- * 32 values (the rule and helpers of kernels/params/matmul.h, so the codes
- * equal the GPU's; with MLXN_MM_NORM x is RMS-normalised first), exact
- * integer dot products per block with 4-bit affine (or symmetric) weights
- * or GGUF Q4_K sub-blocks, scaled and summed in f32.
+ * mlx4, q4_k and q6_k (and of their _early and _tma forms, which differ
+ * only in when and how CUDA loads W): one f32 row x rounded to 8 bits per
+ * block of 32 values (the rule and helpers of kernels/params/matmul.h, so
+ * the codes equal the GPU's; with MLXN_MM_NORM x is RMS-normalised first),
+ * exact integer dot products per block with 4-bit affine (or symmetric)
+ * weights or GGUF Q4_K / Q6_K sub-blocks, scaled and summed in f32.
  */
 #include "cpu/cpu_kernel.h"
 #include "params/elementwise.h"
@@ -21,7 +21,8 @@ typedef struct x8_job {
     const float *nw;          /* (k) norm weight (MLXN_MM_NORM) */
     const uint32_t *w[2];     /* (n, k / 8) */
     const uint16_t *s[2], *b[2];
-    const uint8_t *wk[2];     /* Q4_K: (n, row_bytes), else NULL */
+    const uint8_t *wk[2];     /* GGUF K blocks: (n, row_bytes), else NULL */
+    int q6k;                  /* wk holds Q6_K blocks (else Q4_K) */
     int n_w;
     const float *add;         /* (1, n) or NULL */
     float *out;               /* (1, n) */
@@ -128,9 +129,42 @@ static float row_dot_q4_k(const x8_job *j, int v, int64_t row)
     return acc;
 }
 
+/* Q6_K: x block b holds elements 32 (b % 8) .. + 31 of block b / 8,
+ * element 128 h + 32 t + l having its low 4 bits in ql[64 h + l + 32 (t &
+ * 1)] at shift 4 (t >> 1), its high 2 bits in qh[32 h + l] at shift 2 t
+ * and the scale sc[8 h + 2 t + l / 16] (params/quant.h); w = d sc (q -
+ * 32), summed per 16 elements. */
+static float row_dot_q6_k(const x8_job *j, int v, int64_t row)
+{
+    const uint32_t nb = j->p.k / 32;
+    const uint8_t *r = j->wk[v] + (size_t)row * j->p.row_bytes;
+    float acc = 0.0f;
+    for (uint32_t b = 0; b < nb; b++) {
+        const mlxn_block_q6_k *blk = (const mlxn_block_q6_k *)(r + (size_t)(b / 8) * 210);
+        const uint32_t h = (b % 8) / 4, t = b % 4;
+        const uint8_t *ql = (const uint8_t *)blk + 64 * h + 32 * (t & 1);
+        const uint8_t *qh = (const uint8_t *)blk + 128 + 32 * h;
+        const int8_t *sc = (const int8_t *)blk + 192 + 8 * h + 2 * t;
+        uint16_t dbits;
+        memcpy(&dbits, (const uint8_t *)blk + 208, 2);
+        const float d = mlxn__f16_to_f32(dbits);
+        for (int s = 0; s < 2; s++) {
+            int dot = 0;
+            for (int l = 16 * s; l < 16 * s + 16; l++) {
+                int q = ((ql[l] >> (4 * (t >> 1))) & 15) | (((qh[l] >> (2 * t)) & 3) << 4);
+                dot += (q - 32) * j->q[b * 32 + l];
+            }
+            acc = fmaf(d * (float)sc[s] * j->d[b], (float)dot, acc);
+        }
+    }
+    return acc;
+}
+
 static float dot_of(const x8_job *j, int v, int64_t row)
 {
-    return j->wk[v] ? row_dot_q4_k(j, v, row) : row_dot(j, v, row);
+    if (!j->wk[v])
+        return row_dot(j, v, row);
+    return j->q6k ? row_dot_q6_k(j, v, row) : row_dot_q4_k(j, v, row);
 }
 
 static void x8_range(void *arg, int64_t begin, int64_t end)
@@ -171,16 +205,18 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
 
 /* The arguments of matvec_x8_<f> (n_w 1: x, W..., add, out, nw, params)
  * and matvec_swiglu_x8_<f> (n_w 2: x, Wg..., Wu..., out, nw, params),
- * W... being w, scales, biases for MLX 4-bit and the blocks for Q4_K. */
-static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int q4k)
+ * W... being w, scales, biases for MLX 4-bit and the blocks for the GGUF
+ * K formats (fmt: 0 MLX 4-bit, 1 Q4_K, 2 Q6_K). */
+static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int fmt)
 {
     x8_job j;
     memset(&j, 0, sizeof j);
     j.n_w = n_w;
+    j.q6k = fmt == 2;
     j.x = MLXN_ARG_PTR(const float, 0);
     int a = 1;
     for (int w = 0; w < n_w; w++) {
-        if (q4k) {
+        if (fmt) {
             j.wk[w] = MLXN_ARG_PTR(const uint8_t, a++);
             continue;
         }
@@ -210,3 +246,5 @@ MLXN_CPU_KERNEL(matvec_x8_q4_k) { run_args(ctx, args, 1, 1); }
 MLXN_CPU_KERNEL(matvec_x8_tma_q4_k) { run_args(ctx, args, 1, 1); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_q4_k) { run_args(ctx, args, 2, 1); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q4_k) { run_args(ctx, args, 2, 1); }
+MLXN_CPU_KERNEL(matvec_x8_tma_q6_k) { run_args(ctx, args, 1, 2); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q6_k) { run_args(ctx, args, 2, 2); }

@@ -26,7 +26,7 @@
  * a multiple of 8 group_size and 16-byte aligned codes, scales and
  * biases (every chunk's scales are then whole 16-byte units). */
 #define X8T_WORDS MLXN_X8T_WORDS
-#define X8T_SLOT_BYTES(nw) MLXN_X8T_SLOT_BYTES(nw)
+#define X8T_SLOT_BYTES(nw) MLXN_X8T_SLOT_BYTES(nw, F == X8_Q6K)
 
 __device__ __forceinline__ uint32_t x8t_smem(const void *p)
 {
@@ -83,15 +83,16 @@ __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_
     }
 }
 
-/* Lane 0: the copy of chunk c of NW Q4_K weights into a slot: X8T_WORDS / 8
- * blocks of a row (the elements of X8T_WORDS words), one copy per weight,
- * weight v at byte 18 X8T_WORDS v of the slot. */
-template <int NW>
+/* Lane 0: the copy of chunk c of NW weights of GGUF K blocks of BB bytes
+ * (144: Q4_K, 210: Q6_K) into a slot: X8T_WORDS / 8 blocks of a row (the
+ * elements of X8T_WORDS words), one copy per weight, weight v at byte
+ * X8T_WORDS / 8 BB v of the slot. */
+template <int NW, uint32_t BB>
 __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x8_w *wt,
                                             x8_cursor c, const mlxn_matmul_params &p)
 {
     const uint32_t nbk = p.k / 256, b0 = c.j * (X8T_WORDS / 8);
-    const uint32_t bytes = 144u * min(X8T_WORDS / 8, nbk - b0);
+    const uint32_t bytes = BB * min(X8T_WORDS / 8, nbk - b0);
     uint64_t pol;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
@@ -99,8 +100,8 @@ __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x
                  : "memory");
 #pragma unroll
     for (int v = 0; v < NW; v++)
-        x8t_copy(slot + 18 * X8T_WORDS * v,
-                 (const uint8_t *)wt[v].w + (uint64_t)c.row * p.row_bytes + 144u * b0, bytes, bar,
+        x8t_copy(slot + X8T_WORDS / 8 * BB * v,
+                 (const uint8_t *)wt[v].w + (uint64_t)c.row * p.row_bytes + BB * b0, bytes, bar,
                  pol);
 }
 
@@ -109,9 +110,77 @@ __device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w
                                          x8_cursor c, const mlxn_matmul_params &p)
 {
     if (F == X8_Q4K)
-        x8t_issue_k<NW>(slot, bar, wt, c, p);
+        x8t_issue_k<NW, 144>(slot, bar, wt, c, p);
+    else if (F == X8_Q6K)
+        x8t_issue_k<NW, 210>(slot, bar, wt, c, p);
     else
         x8t_issue<NW>(slot, bar, wt, c, p);
+}
+
+/* N 32-bit words from a 2-byte aligned shared address (Q6_K blocks are
+ * 210 bytes, so every other one starts 2 bytes off a word): N + 1 aligned
+ * loads, realigned with byte permutes. */
+template <int N>
+__device__ __forceinline__ void x8t_words(const unsigned char *p, uint32_t (&out)[N])
+{
+    const uint32_t *w = (const uint32_t *)((uintptr_t)p & ~(uintptr_t)3);
+    const uint32_t sel = ((uintptr_t)p & 2) ? 0x5432u : 0x3210u;
+    uint32_t prev = w[0];
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        const uint32_t next = w[i + 1];
+        out[i] = __byte_perm(prev, next, sel);
+        prev = next;
+    }
+}
+
+__device__ __forceinline__ int x8_word(const x8_xblock &x, int i)
+{
+    const int4 &h = i < 4 ? x.a : x.b;
+    const int j = i & 3;
+    return j == 0 ? h.x : j == 1 ? h.y : j == 2 ? h.z : h.w;
+}
+
+/* acc plus half h of a GGUF Q6_K block (params/quant.h) of each of NW
+ * weights (blk: the blocks in shared memory), lane unit b of the row
+ * (x's blocks 4b .. 4b + 3): element 128 h + 32 j + l of the block has
+ * its low 4 bits in ql[64 h + l + 32 (j & 1)] at shift 4 (j >> 1), its
+ * high 2 bits in qh[32 h + l] at shift 2 j and the scale sc[8 h + 2 j +
+ * l / 16]; w = d sc (q - 32), so the codes q - 32 are signed bytes for
+ * __dp4a and each 16 elements add (d sc xd) dot. */
+template <int NW>
+__device__ __forceinline__ void x8q6_add_unit(float acc[NW], const unsigned char *const *blk,
+                                              uint32_t h, uint32_t b, const int8_t *sq,
+                                              const float *sd, const int *si)
+{
+    uint32_t ql[NW][16], qh[NW][8], sc[NW][2];
+    float d[NW];
+#pragma unroll
+    for (int v = 0; v < NW; v++) {
+        x8t_words(blk[v] + 64 * h, ql[v]);
+        x8t_words(blk[v] + 128 + 32 * h, qh[v]);
+        x8t_words(blk[v] + 192 + 8 * h, sc[v]);
+        d[v] = h2f(*(const uint16_t *)(blk[v] + 208));
+    }
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        const x8_xblock xq = x8_xblock_at<true>(sq, sd, si, 4 * b + j);
+#pragma unroll
+        for (int v = 0; v < NW; v++) {
+            int dot[2] = {0, 0};
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                const uint32_t q = ((ql[v][8 * (j & 1) + i] >> (4 * (j >> 1))) & 0x0F0F0F0Fu) |
+                                   (((qh[v][i] >> (2 * j)) & 0x03030303u) << 4);
+                dot[i / 4] = __dp4a((int)__vsub4(q, 0x20202020u), x8_word(xq, i), dot[i / 4]);
+            }
+#pragma unroll
+            for (int s = 0; s < 2; s++) {
+                const int sv = (int8_t)(sc[v][j >> 1] >> (16 * (j & 1) + 8 * s));
+                acc[v] = fmaf(d[v] * (float)sv * xq.d, (float)dot[s], acc[v]);
+            }
+        }
+    }
 }
 
 /* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
@@ -125,7 +194,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     unsigned char *slots = x8_smem + X8T_SLOT_BYTES(NW) * S * wi;
     uint64_t *bars = (uint64_t *)(x8_smem + X8T_SLOT_BYTES(NW) * S * WARPS) + S * wi;
     int8_t *sq = (int8_t *)(x8_smem + X8T_SLOT_BYTES(NW) * S * WARPS + 8 * S * WARPS);
-    float *sd = (float *)(sq + MLXN_X8_SQ_BYTES(p.k, F == X8_Q4K));
+    float *sd = (float *)(sq + MLXN_X8_SQ_BYTES(p.k, F != X8_MLX4));
     int *si = (int *)(sd + p.k / 32);
     const uint32_t n_warps = gridDim.x * WARPS, gw = blockIdx.x * WARPS + wi;
     const uint32_t nb = p.k / 32, cpr = (nb + X8T_WORDS - 1) / X8T_WORDS;
@@ -160,7 +229,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
             x8_advance(lc, cpr, n_warps);
         }
     };
-    x8_quantize<F == X8_Q4K>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si, rest);
+    x8_quantize<F != X8_MLX4>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si, rest);
     __syncthreads();
     MLXN_TL_MARK(2);
     float acc[NW];
@@ -193,8 +262,20 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
             }
             x8k_add_unit<NW>(acc, h, q, b, sq, sd, si);
         }
+        /* Q6_K: likewise, blocks of 210 bytes */
 #pragma unroll
-        for (int u = 0; F != X8_Q4K && u < (int)(X8T_WORDS / 32); u++) {
+        for (int u = 0; F == X8_Q6K && u < (int)(X8T_WORDS / 128); u++) {
+            const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
+            if (b >= p.k / 128)
+                break;
+            const unsigned char *blk[NW];
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+                blk[v] = slot + X8T_WORDS / 8 * 210 * v + 210 * (ul >> 1);
+            x8q6_add_unit<NW>(acc, blk, ul & 1, b, sq, sd, si);
+        }
+#pragma unroll
+        for (int u = 0; F == X8_MLX4 && u < (int)(X8T_WORDS / 32); u++) {
             const uint32_t bl = 32 * u + lane, b = cc.j * X8T_WORDS + bl;
             if (b >= nb)
                 break;
@@ -237,21 +318,50 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx4, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(co
     MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
+/* The GGUF K-format kernels' bodies (one buffer of blocks per weight). */
+template <int F>
+__device__ __forceinline__ void x8t_k(const float *x, const uint4 *w, const float *add, float *out,
+                                      const float *nw, const mlxn_matmul_params &p)
+{
+    const x8_w wt[1] = {{w, 0, 0}};
+    MLXN_TL_BEGIN();
+    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F>(x, nw, wt, add, out, p);
+    MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+template <int F>
+__device__ __forceinline__ void x8t_k_swiglu(const float *x, const uint4 *wg, const uint4 *wu,
+                                             float *out, const float *nw,
+                                             const mlxn_matmul_params &p)
+{
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    MLXN_TL_BEGIN();
+    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F>(x, nw, wt, 0, out, p);
+    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
 /* args: as matvec_x8_q4_k (W immutable, rows 16-byte aligned: every
  * chunk is whole blocks, copied as one array) */
 MLXN_KERNEL_BOUNDED(matvec_x8_tma_q4_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
-    const x8_w wt[1] = {{w, 0, 0}};
-    MLXN_TL_BEGIN();
-    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, X8_Q4K>(x, nw, wt, add, out, p);
-    MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+    x8t_k<X8_Q4K>(x, w, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_x8_q4_k (W immutable) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q4_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
 {
-    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    MLXN_TL_BEGIN();
-    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, X8_Q4K>(x, nw, wt, 0, out, p);
-    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+    x8t_k_swiglu<X8_Q4K>(x, wg, wu, out, nw, p);
+}
+
+/* args: as matvec_q6_k's with nw before params (W immutable, k a multiple
+ * of 2048: chunks of whole 16-byte units, rows 16-byte aligned) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_q6_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_k<X8_Q6K>(x, w, add, out, nw, p);
+}
+
+/* args: as matvec_swiglu_q6_k's with nw before params (as matvec_x8_tma_q6_k) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_k_swiglu<X8_Q6K>(x, wg, wu, out, nw, p);
 }

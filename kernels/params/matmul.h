@@ -75,11 +75,11 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
  * - 8 isum). The product computed is x^ @ W^T for x^ = d * q. */
 #define MLXN_X8_MAX_K 36864u
 /* x rounded in a block's shared memory: the codes (MLXN_X8_SQ_BYTES; for
- * GGUF Q4_K each 4 blocks of 32 codes are followed by 16 bytes of padding,
- * so the lanes of a warp, 4 blocks apart, read different banks), then d
- * and isum per block. */
-#define MLXN_X8_SQ_BYTES(k, q4k) ((k) + ((q4k) ? (k) / 8u : 0u))
-#define MLXN_X8_XBYTES(k, q4k) (MLXN_X8_SQ_BYTES(k, q4k) + (k) / 32u * 8u)
+ * the GGUF K formats, nat = 1, in element order with each 4 blocks of 32
+ * codes followed by 16 bytes of padding, so the lanes of a warp, 4 blocks
+ * apart, read different banks), then d and isum per block. */
+#define MLXN_X8_SQ_BYTES(k, nat) ((k) + ((nat) ? (k) / 8u : 0u))
+#define MLXN_X8_XBYTES(k, nat) (MLXN_X8_SQ_BYTES(k, nat) + (k) / 32u * 8u)
 /* Geometry of matvec_x8_*: blocks of MLXN_X8_WARPS warps, at most
  * MLXN_X8_BLOCKS_PER_SM per SM launched (the kernels split the rows among
  * the grid's warps, whatever its size), and
@@ -133,11 +133,16 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 #ifndef MLXN_X8T_WARPS_SWIGLU
 #define MLXN_X8T_WARPS_SWIGLU 16
 #endif
-#define MLXN_X8T_SLOT_BYTES(nw) ((nw) * 20u * MLXN_X8T_WORDS)
+/* A slot holds a chunk of X8T_WORDS words' elements of nw weights: MLX
+ * 4-bit codes, scales and biases (20 bytes per word; GGUF Q4_K: 18 bytes,
+ * X8T_WORDS / 8 blocks of 144) or, q6k, X8T_WORDS / 8 GGUF Q6_K blocks of
+ * 210 bytes each. */
+#define MLXN_X8T_SLOT_BYTES(nw, q6k)                                               \
+    ((nw) * ((q6k) ? MLXN_X8T_WORDS / 8u * 210u : 20u * MLXN_X8T_WORDS))
 /* the most dynamic shared memory a block may ask for on sm_90 (227 KiB) */
 #define MLXN_X8T_MAX_SHARED (227u * 1024u)
-#define MLXN_X8T_SHARED(nw, s, k, warps, q4k)                                      \
-    ((MLXN_X8T_SLOT_BYTES(nw) + 8u) * (s) * (warps) + MLXN_X8_XBYTES(k, q4k))
+#define MLXN_X8T_SHARED(nw, s, k, warps, nat, q6k)                                 \
+    ((MLXN_X8T_SLOT_BYTES(nw, q6k) + 8u) * (s) * (warps) + MLXN_X8_XBYTES(k, nat))
 
 /* The scale d of a block whose largest |x| has the f32 bits amax_bits;
  * *inv = the multiplier of x before rounding. */

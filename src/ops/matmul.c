@@ -222,14 +222,21 @@ static void matvec_geometry(mlxn__op_launch *l, mlxn_matmul_params *p, const mlx
                       mlxn_matvec_stage_bytes(d->chunk_bytes * mlxn_matvec_units(d->chunk_bytes));
 }
 
+static int x8_tma_ok(const mlxn__mm_w *d, int nw);
+
 /* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8*.cu)
- * take one row of x and 4-bit weights (MLX affine, or GGUF Q4_K blocks),
- * both 16-byte aligned, unless the device asks for exact products. */
-static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m)
+ * take one row of x and 4-bit weights (MLX affine, or GGUF Q4_K blocks)
+ * or, for the copy-engine kernels only (immutable W, k a multiple of 2048
+ * so that every chunk of Q6_K blocks is whole 16-byte units), GGUF Q6_K
+ * blocks; x and W 16-byte aligned, unless the device asks for exact
+ * products. nw: the weights of the product (2 for SwiGLU). */
+static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m,
+                  int nw)
 {
     const mlxn_weight *w = d->w;
-    const int fmt = (d->mlx && d->bits == 4) || w->w->dtype == MLXN_DTYPE_Q4_K;
-    return m == 1 && fmt && d->k <= MLXN_X8_MAX_K &&
+    const int q6k = w->w->dtype == MLXN_DTYPE_Q6_K && w->immutable && d->k % 2048 == 0;
+    const int fmt = (d->mlx && d->bits == 4) || w->w->dtype == MLXN_DTYPE_Q4_K || q6k;
+    return m == 1 && fmt && d->k <= MLXN_X8_MAX_K && (!q6k || x8_tma_ok(d, nw)) &&
            !mlxn_encoder_device(enc)->params.matvec_exact &&
            mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }
@@ -240,12 +247,14 @@ static uint32_t x8t_warps(int nw)
     return nw == 2 ? MLXN_X8T_WARPS_SWIGLU : MLXN_X8T_WARPS;
 }
 
-/* Shared memory of a _tma kernel streaming nw weights of k columns
- * (q4k: GGUF Q4_K, x's codes padded). */
-static uint32_t x8t_shared(int nw, uint32_t k, int q4k)
+/* Shared memory of a _tma kernel streaming nw weights like d (the GGUF
+ * K formats round x in padded element order; Q6_K slots are larger). */
+static uint32_t x8t_shared(const mlxn__mm_w *d, int nw)
 {
-    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), q4k)
-                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), q4k);
+    const uint32_t k = (uint32_t)d->k;
+    const int nat = !d->mlx, q6k = d->w->w->dtype == MLXN_DTYPE_Q6_K;
+    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), nat, q6k)
+                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), nat, q6k);
 }
 
 /* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks per SM (of
@@ -261,17 +270,17 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w 
     uint64_t need = ((uint64_t)d->n + warps - 1) / warps;
     l->grid.x = (uint32_t)(cap < need ? cap : need);
     l->block.x = 32 * warps;
-    l->shared_bytes = tma_nw ? x8t_shared(tma_nw, k, !d->mlx) : MLXN_X8_XBYTES(k, !d->mlx);
+    l->shared_bytes = tma_nw ? x8t_shared(d, tma_nw) : MLXN_X8_XBYTES(k, !d->mlx);
 }
 
 /* The copy engine's conditions (matvec_x8_tma.cu): every chunk's
- * codes, scales and biases are whole, 16-byte aligned units (Q4_K: whole
- * 144-byte blocks of rows that use_x8 found 16-byte aligned), and the
- * slots and x fit a block's shared memory. */
+ * codes, scales and biases are whole, 16-byte aligned units (the K
+ * formats: whole blocks of rows that use_x8 found 16-byte aligned), and
+ * the slots and x fit a block's shared memory. */
 static int x8_tma_ok(const mlxn__mm_w *d, int nw)
 {
     const mlxn_weight *w = d->w;
-    if (!MLXN_X8T || x8t_shared(nw, (uint32_t)d->k, !d->mlx) > MLXN_X8T_MAX_SHARED)
+    if (!MLXN_X8T || x8t_shared(d, nw) > MLXN_X8T_MAX_SHARED)
         return 0;
     return !d->mlx || (d->k % (8 * (int64_t)d->group_size) == 0 &&
            mlxn__buffer_addr(w->scales, 0) % 16 == 0 &&
@@ -318,7 +327,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
                           mlxn_buffer *add, mlxn_buffer *out, int64_t m, const mm_norm *nrm)
 {
     mlxn_kernel *k;
-    const int x8 = use_x8(enc, d, x, m);
+    const int x8 = use_x8(enc, d, x, m, 1);
     const int var = x8 ? x8_variant(d, NULL) : X8_PLAIN;
     mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", X8_SUFFIX[var], d->fmt)
                         : mlxn__op_kernel(enc, &k, "matvec_%s", d->fmt);
@@ -348,7 +357,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
                                  const mm_norm *nrm)
 {
     mlxn_kernel *k;
-    const int x8 = use_x8(enc, g, x, m) && use_x8(enc, u, x, m);
+    const int x8 = use_x8(enc, g, x, m, 2) && use_x8(enc, u, x, m, 2);
     const int var = x8 ? x8_variant(g, u) : X8_PLAIN;
     mlxn_status st = x8 ? mlxn__op_kernel(enc, &k, "matvec_swiglu_x8%s_%s", X8_SUFFIX[var],
                                           g->fmt)
@@ -523,9 +532,9 @@ static mlxn_status norm_args(mlxn_encoder *enc, const char *op, mlxn_buffer *x,
 }
 
 static int norm_fuses(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *x,
-                      mlxn_buffer *norm_w, int64_t m)
+                      mlxn_buffer *norm_w, int64_t m, int nw)
 {
-    return use_x8(enc, d, x, m) && norm_w->dtype == MLXN_DTYPE_F32 &&
+    return use_x8(enc, d, x, m, nw) && norm_w->dtype == MLXN_DTYPE_F32 &&
            mlxn_buffer_elems(norm_w) == d->k && mlxn__buffer_addr(norm_w, 0) % 16 == 0;
 }
 
@@ -541,7 +550,7 @@ mlxn_status mlxn_op_norm_matmul(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *
         st = norm_args(enc, op, x, norm_w, norm);
     if (st != MLXN_OK)
         return st;
-    if (norm_fuses(enc, &d, x, norm_w, m)) {
+    if (norm_fuses(enc, &d, x, norm_w, m, 1)) {
         mm_norm nrm = {norm_w, eps};
         return matvec(enc, x, &d, NULL, out, m, &nrm);
     }
@@ -563,7 +572,7 @@ mlxn_status mlxn_op_norm_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, mlxn_b
         st = norm_args(enc, op, x, norm_w, norm);
     if (st != MLXN_OK)
         return st;
-    if (norm_fuses(enc, &g, x, norm_w, m) && norm_fuses(enc, &u, x, norm_w, m)) {
+    if (norm_fuses(enc, &g, x, norm_w, m, 2) && norm_fuses(enc, &u, x, norm_w, m, 2)) {
         mm_norm nrm = {norm_w, eps};
         return matvec_swiglu(enc, x, &g, &u, out, m, &nrm);
     }

@@ -315,15 +315,20 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     char kn[48];
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
     /* one row of x with 4-bit affine or Q4_K weights on 16-byte aligned
-     * rows: the int8-activation kernels (src/ops/matmul.c use_x8) */
+     * rows: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K
+     * only in the copy-engine form: W immutable, k a multiple of 2048, the
+     * slots in shared memory (SwiGLU: k up to 12288) */
     const int q4k = f->dtype == MLXN_DTYPE_Q4_K;
-    const int x8 = m == 1 && ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k) && off % 16 == 0;
+    const int q6k = f->dtype == MLXN_DTYPE_Q6_K && immutable && k % 2048 == 0 &&
+                    (!is_swiglu(mode) || k <= 12288);
+    const int x8 = m == 1 && ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k || q6k) &&
+                   off % 16 == 0;
     /* immutable W: the copy-engine kernels where k is a multiple of 8
      * groups (the scales here are whole buffers, so aligned; Q4_K: any k) */
-    const char *var = !x8                                ? ""
-                      : !immutable                       ? "_x8"
-                      : !q4k && k % (8 * f->group) ? "_x8_early"
-                                                         : "_x8_tma";
+    const char *var = !x8                                          ? ""
+                      : !immutable                                 ? "_x8"
+                      : f->dtype == MLXN_DTYPE_U32 && k % (8 * f->group) ? "_x8_early"
+                                                                   : "_x8_tma";
     snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "", var,
              f->name);
     r.kernel = kernel_name(kn);
@@ -520,23 +525,37 @@ OPTEST_ROWS(matmul)
             add_mm_row_w(fi, 1, 2300, 5120, MODE_NORM_SWIGLU, 0, 0, 1);
             add_mm_row_w(fi, 1, 2500, 14336, MODE_ADD, 0, 0, 1);
         }
-        /* int8-activation kernels on Q4_K blocks (m = 1): several chunks
-         * per row with a partial last one (k = 4352: 17 blocks, a chunk
-         * holds 16), more rows than the grid's warps, k = 14336; W
-         * immutable: the copy-engine kernels. {n, k, mode, capture,
-         * immutable} */
-        static const int q4k_rows[][5] = {
-            {1031, 4352, MODE_PLAIN, 0, 0},       {97, 4352, MODE_ADD, 0, 0},
-            {263, 4352, MODE_NORM_SWIGLU, 0, 0},  {4100, 4096, MODE_NORM, 0, 0},
-            {9, 256, MODE_PLAIN, 1, 0},           {1031, 4352, MODE_PLAIN, 0, 1},
-            {97, 4096, MODE_ADD_ALIAS, 0, 1},     {263, 4352, MODE_NORM_SWIGLU, 0, 1},
-            {9, 256, MODE_SWIGLU, 0, 1},          {2500, 14336, MODE_ADD, 0, 1},
+        /* int8-activation kernels on GGUF K blocks (m = 1). Q4_K: several
+         * chunks per row with a partial last one (k = 4352: 17 blocks, a
+         * chunk holds 16), more rows than the grid's warps, k = 14336; W
+         * immutable: the copy-engine kernels. Q6_K (copy engine only): a
+         * partial last chunk (k = 6144), k = 14336, a SwiGLU product too
+         * large for shared memory (the f32 kernel), W not immutable (the
+         * f32 kernel). {dtype, n, k, mode, capture, immutable} */
+        static const int kq_rows[][6] = {
+            {MLXN_DTYPE_Q4_K, 1031, 4352, MODE_PLAIN, 0, 0},
+            {MLXN_DTYPE_Q4_K, 97, 4352, MODE_ADD, 0, 0},
+            {MLXN_DTYPE_Q4_K, 263, 4352, MODE_NORM_SWIGLU, 0, 0},
+            {MLXN_DTYPE_Q4_K, 4100, 4096, MODE_NORM, 0, 0},
+            {MLXN_DTYPE_Q4_K, 9, 256, MODE_PLAIN, 1, 0},
+            {MLXN_DTYPE_Q4_K, 1031, 4352, MODE_PLAIN, 0, 1},
+            {MLXN_DTYPE_Q4_K, 97, 4096, MODE_ADD_ALIAS, 0, 1},
+            {MLXN_DTYPE_Q4_K, 263, 4352, MODE_NORM_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q4_K, 9, 256, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q4_K, 2500, 14336, MODE_ADD, 0, 1},
+            {MLXN_DTYPE_Q6_K, 1031, 4096, MODE_PLAIN, 0, 1},
+            {MLXN_DTYPE_Q6_K, 97, 2048, MODE_ADD_ALIAS, 0, 1},
+            {MLXN_DTYPE_Q6_K, 263, 4096, MODE_NORM_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q6_K, 9, 2048, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q6_K, 33, 6144, MODE_NORM, 1, 1},
+            {MLXN_DTYPE_Q6_K, 2500, 14336, MODE_ADD, 0, 1},
+            {MLXN_DTYPE_Q6_K, 263, 14336, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q6_K, 97, 4096, MODE_PLAIN, 0, 0},
         };
-        const unsigned n_q4k =
-            f->dtype == MLXN_DTYPE_Q4_K ? sizeof q4k_rows / sizeof q4k_rows[0] : 0;
-        for (unsigned i = 0; i < n_q4k; i++) {
-            const int *q = q4k_rows[i];
-            add_mm_row_w(fi, 1, q[0], q[1], q[2], q[3], 0, q[4]);
+        for (unsigned i = 0; i < sizeof kq_rows / sizeof kq_rows[0]; i++) {
+            const int *q = kq_rows[i];
+            if (q[0] == (int)f->dtype)
+                add_mm_row_w(fi, 1, q[1], q[2], q[3], q[4], 0, q[5]);
         }
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
