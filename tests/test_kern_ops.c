@@ -233,41 +233,54 @@ TEST(matvec_x8_q4_k_choice)
     }
 }
 
-/* GGUF Q6_K weights at m = 1 take the copy-engine int8 kernel only where
- * its chunks are whole 16-byte units (k a multiple of 2048) and W is
- * immutable; the f32 kernel otherwise, and with matvec_exact. */
-TEST(matvec_x8_q6_k_choice)
+/* GGUF Q6_K and Q8_0 weights at m = 1 take the copy-engine int8 kernels
+ * only where their chunks are whole 16-byte units (k a multiple of 2048;
+ * Q8_0: 256) and W is immutable; the f32 kernels otherwise, and with
+ * matvec_exact. */
+TEST(matvec_x8_q6_k_q8_0_choice)
 {
-    for (int exact = 0; exact < 2; exact++) {
-        mlxn_device *dev = device_exact(exact);
-        if (!dev)
-            SKIP("no device for this backend");
-        mlxn_buffer *w2k = zero_weight(dev, MLXN_DTYPE_Q6_K, 16, 2048);
-        mlxn_buffer *w256 = zero_weight(dev, MLXN_DTYPE_Q6_K, 16, 2304);
-        mlxn_buffer *x2k = tensor(dev, MLXN_DTYPE_F32, 2, 1, 2048, 0);
-        mlxn_buffer *x256 = tensor(dev, MLXN_DTYPE_F32, 2, 1, 2304, 0);
-        mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
-        CHECK(w2k && w256 && x2k && x256 && out);
-        if (!w2k || !w256 || !x2k || !x256 || !out)
-            return;
-        mlxn_weight imm = {w2k, NULL, NULL, 0, 0, 1}, mut = {w2k, NULL, NULL, 0, 0, 0};
-        mlxn_weight odd = {w256, NULL, NULL, 0, 0, 1};
-        mlxn_encoder *enc = NULL;
-        REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
-        REQUIRE_OK(mlxn_op_matmul(enc, x2k, &imm, NULL, out));
-        REQUIRE_OK(mlxn_op_matmul(enc, x2k, &mut, NULL, out));
-        REQUIRE_OK(mlxn_op_matmul(enc, x256, &odd, NULL, out));
-        REQUIRE_OK(mlxn_op_matmul_swiglu(enc, x2k, &imm, &imm, out));
-        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
-        const unsigned x8 = exact ? 0u : 1u;
-        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_x8_tma_q6_k") == x8);
-        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_q6_k") == 3u - x8);
-        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_x8_tma_q6_k") == x8);
-        CHECK(mlxn_device_kernel_dispatches(dev, "matvec_swiglu_q6_k") == 1u - x8);
-        mlxn_encoder_destroy(enc);
-        mlxn_buffer *all[] = {w2k, w256, x2k, x256, out};
-        for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
-            mlxn_buffer_destroy(all[i]);
-        mlxn_device_destroy(dev);
-    }
+    static const struct {
+        mlxn_dtype dt;
+        const char *fmt;
+        int64_t k_ok, k_odd;
+    } fmts[2] = {{MLXN_DTYPE_Q6_K, "q6_k", 2048, 2304}, {MLXN_DTYPE_Q8_0, "q8_0", 256, 288}};
+    for (int f = 0; f < 2; f++)
+        for (int exact = 0; exact < 2; exact++) {
+            mlxn_device *dev = device_exact(exact);
+            if (!dev)
+                SKIP("no device for this backend");
+            const int64_t k = fmts[f].k_ok, ko = fmts[f].k_odd;
+            mlxn_buffer *wk = zero_weight(dev, fmts[f].dt, 16, k);
+            mlxn_buffer *wo = zero_weight(dev, fmts[f].dt, 16, ko);
+            mlxn_buffer *xk = tensor(dev, MLXN_DTYPE_F32, 2, 1, k, 0);
+            mlxn_buffer *xo = tensor(dev, MLXN_DTYPE_F32, 2, 1, ko, 0);
+            mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+            CHECK(wk && wo && xk && xo && out);
+            if (!wk || !wo || !xk || !xo || !out)
+                return;
+            mlxn_weight imm = {wk, NULL, NULL, 0, 0, 1}, mut = {wk, NULL, NULL, 0, 0, 0};
+            mlxn_weight odd = {wo, NULL, NULL, 0, 0, 1};
+            mlxn_encoder *enc = NULL;
+            REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+            REQUIRE_OK(mlxn_op_matmul(enc, xk, &imm, NULL, out));
+            REQUIRE_OK(mlxn_op_matmul(enc, xk, &mut, NULL, out));
+            REQUIRE_OK(mlxn_op_matmul(enc, xo, &odd, NULL, out));
+            REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xk, &imm, &imm, out));
+            REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+            const unsigned x8 = exact ? 0u : 1u;
+            char name[4][40];
+            snprintf(name[0], sizeof name[0], "matvec_x8_tma_%s", fmts[f].fmt);
+            snprintf(name[1], sizeof name[1], "matvec_%s", fmts[f].fmt);
+            snprintf(name[2], sizeof name[2], "matvec_swiglu_x8_tma_%s", fmts[f].fmt);
+            snprintf(name[3], sizeof name[3], "matvec_swiglu_%s", fmts[f].fmt);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[0]) == x8);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - x8);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[2]) == x8);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[3]) == 1u - x8);
+            mlxn_encoder_destroy(enc);
+            mlxn_buffer *all[] = {wk, wo, xk, xo, out};
+            for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+                mlxn_buffer_destroy(all[i]);
+            mlxn_device_destroy(dev);
+        }
 }

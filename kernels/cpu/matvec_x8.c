@@ -1,11 +1,12 @@
 /*
  * matvec_x8.c: CPU twins of matvec_x8_<f> and matvec_swiglu_x8_<f> for f =
- * mlx4, q4_k and q6_k (and of their _early and _tma forms, which differ
- * only in when and how CUDA loads W): one f32 row x rounded to 8 bits per
- * block of 32 values (the rule and helpers of kernels/params/matmul.h, so
- * the codes equal the GPU's; with MLXN_MM_NORM x is RMS-normalised first),
- * exact integer dot products per block with 4-bit affine (or symmetric)
- * weights or GGUF Q4_K / Q6_K sub-blocks, scaled and summed in f32.
+ * mlx4, q4_k, q6_k and q8_0 (and of their _early and _tma forms, which
+ * differ only in when and how CUDA loads W): one f32 row x rounded to 8
+ * bits per block of 32 values (the rule and helpers of
+ * kernels/params/matmul.h, so the codes equal the GPU's; with MLXN_MM_NORM
+ * x is RMS-normalised first), exact integer dot products per block with
+ * 4-bit affine (or symmetric) weights or GGUF Q4_K / Q6_K sub-blocks / Q8_0
+ * blocks, scaled and summed in f32.
  */
 #include "cpu/cpu_kernel.h"
 #include "params/elementwise.h"
@@ -21,8 +22,8 @@ typedef struct x8_job {
     const float *nw;          /* (k) norm weight (MLXN_MM_NORM) */
     const uint32_t *w[2];     /* (n, k / 8) */
     const uint16_t *s[2], *b[2];
-    const uint8_t *wk[2];     /* GGUF K blocks: (n, row_bytes), else NULL */
-    int q6k;                  /* wk holds Q6_K blocks (else Q4_K) */
+    const uint8_t *wk[2];     /* GGUF blocks: (n, row_bytes), else NULL */
+    int fmt;                  /* of wk: 1 Q4_K, 2 Q6_K, 3 Q8_0 */
     int n_w;
     const float *add;         /* (1, n) or NULL */
     float *out;               /* (1, n) */
@@ -160,11 +161,36 @@ static float row_dot_q6_k(const x8_job *j, int v, int64_t row)
     return acc;
 }
 
+/* Q8_0: x block b meets block b (w = d q, q signed bytes). */
+static float row_dot_q8_0(const x8_job *j, int v, int64_t row)
+{
+    const uint32_t nb = j->p.k / 32;
+    const uint8_t *r = j->wk[v] + (size_t)row * j->p.row_bytes;
+    float acc = 0.0f;
+    for (uint32_t b = 0; b < nb; b++) {
+        const uint8_t *blk = r + (size_t)b * sizeof(mlxn_block_q8_0);
+        uint16_t dbits;
+        memcpy(&dbits, blk, 2);
+        int dot = 0;
+        for (int l = 0; l < 32; l++)
+            dot += (int8_t)blk[2 + l] * j->q[b * 32 + l];
+        acc = fmaf(mlxn__f16_to_f32(dbits) * j->d[b], (float)dot, acc);
+    }
+    return acc;
+}
+
 static float dot_of(const x8_job *j, int v, int64_t row)
 {
-    if (!j->wk[v])
+    switch (j->wk[v] ? j->fmt : 0) {
+    case 1:
+        return row_dot_q4_k(j, v, row);
+    case 2:
+        return row_dot_q6_k(j, v, row);
+    case 3:
+        return row_dot_q8_0(j, v, row);
+    default:
         return row_dot(j, v, row);
-    return j->q6k ? row_dot_q6_k(j, v, row) : row_dot_q4_k(j, v, row);
+    }
 }
 
 static void x8_range(void *arg, int64_t begin, int64_t end)
@@ -206,13 +232,13 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
 /* The arguments of matvec_x8_<f> (n_w 1: x, W..., add, out, nw, params)
  * and matvec_swiglu_x8_<f> (n_w 2: x, Wg..., Wu..., out, nw, params),
  * W... being w, scales, biases for MLX 4-bit and the blocks for the GGUF
- * K formats (fmt: 0 MLX 4-bit, 1 Q4_K, 2 Q6_K). */
+ * formats (fmt: 0 MLX 4-bit, 1 Q4_K, 2 Q6_K, 3 Q8_0). */
 static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int fmt)
 {
     x8_job j;
     memset(&j, 0, sizeof j);
     j.n_w = n_w;
-    j.q6k = fmt == 2;
+    j.fmt = fmt;
     j.x = MLXN_ARG_PTR(const float, 0);
     int a = 1;
     for (int w = 0; w < n_w; w++) {
@@ -248,3 +274,5 @@ MLXN_CPU_KERNEL(matvec_swiglu_x8_q4_k) { run_args(ctx, args, 2, 1); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q4_k) { run_args(ctx, args, 2, 1); }
 MLXN_CPU_KERNEL(matvec_x8_tma_q6_k) { run_args(ctx, args, 1, 2); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q6_k) { run_args(ctx, args, 2, 2); }
+MLXN_CPU_KERNEL(matvec_x8_tma_q8_0) { run_args(ctx, args, 1, 3); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q8_0) { run_args(ctx, args, 2, 3); }

@@ -379,10 +379,10 @@ __device__ __forceinline__ void x8_consume(const x8k_stage<U, NW> &st, x8_cursor
 }
 
 /* The weight formats: MLX 4-bit words (and GGUF Q4_0 repacked as
- * symmetric MLX 4-bit), GGUF Q4_K blocks, GGUF Q6_K blocks (the copy-engine
- * kernels only). Units (x8_fmt, for x8_run): a lane's share of a row per
- * load (a 16-byte word of 32 elements; half a Q4_K block). */
-enum { X8_MLX4, X8_Q4K, X8_Q6K };
+ * symmetric MLX 4-bit), GGUF Q4_K blocks, GGUF Q6_K and Q8_0 blocks (the
+ * copy-engine kernels only). Units (x8_fmt, for x8_run): a lane's share of
+ * a row per load (a 16-byte word of 32 elements; half a Q4_K block). */
+enum { X8_MLX4, X8_Q4K, X8_Q6K, X8_Q80 };
 template <int F, int U, int NW> struct x8_fmt {
     typedef x8_stage<U, NW> stage;
     static __device__ __forceinline__ uint32_t unit_elems() { return 32; }

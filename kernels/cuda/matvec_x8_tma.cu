@@ -83,16 +83,24 @@ __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_
     }
 }
 
-/* Lane 0: the copy of chunk c of NW weights of GGUF K blocks of BB bytes
- * (144: Q4_K, 210: Q6_K) into a slot: X8T_WORDS / 8 blocks of a row (the
- * elements of X8T_WORDS words), one copy per weight, weight v at byte
- * X8T_WORDS / 8 BB v of the slot. */
-template <int NW, uint32_t BB>
+/* Elements of a row per chunk: those of X8T_WORDS words of 32, or of
+ * X8T_WORDS / 2 Q8_0 blocks (whose 34 bytes per 32 elements would not
+ * fit the slots otherwise). */
+template <int F> __device__ __forceinline__ uint32_t x8t_chunk_elems()
+{
+    return F == X8_Q80 ? 16 * X8T_WORDS : 32 * X8T_WORDS;
+}
+
+/* Lane 0: the copy of chunk c of NW weights of GGUF blocks of BB bytes and
+ * BE elements (Q4_K 144 / 256, Q6_K 210 / 256, Q8_0 34 / 32) into a slot:
+ * x8t_chunk_elems / BE blocks of a row, one copy per weight, weight v at
+ * byte x8t_chunk_elems / BE BB v of the slot. */
+template <int NW, int F, uint32_t BB, uint32_t BE>
 __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x8_w *wt,
                                             x8_cursor c, const mlxn_matmul_params &p)
 {
-    const uint32_t nbk = p.k / 256, b0 = c.j * (X8T_WORDS / 8);
-    const uint32_t bytes = BB * min(X8T_WORDS / 8, nbk - b0);
+    const uint32_t nc = x8t_chunk_elems<F>() / BE, nbk = p.k / BE, b0 = c.j * nc;
+    const uint32_t bytes = BB * min(nc, nbk - b0);
     uint64_t pol;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
@@ -100,7 +108,7 @@ __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x
                  : "memory");
 #pragma unroll
     for (int v = 0; v < NW; v++)
-        x8t_copy(slot + X8T_WORDS / 8 * BB * v,
+        x8t_copy(slot + nc * BB * v,
                  (const uint8_t *)wt[v].w + (uint64_t)c.row * p.row_bytes + BB * b0, bytes, bar,
                  pol);
 }
@@ -110,9 +118,11 @@ __device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w
                                          x8_cursor c, const mlxn_matmul_params &p)
 {
     if (F == X8_Q4K)
-        x8t_issue_k<NW, 144>(slot, bar, wt, c, p);
+        x8t_issue_k<NW, F, 144, 256>(slot, bar, wt, c, p);
     else if (F == X8_Q6K)
-        x8t_issue_k<NW, 210>(slot, bar, wt, c, p);
+        x8t_issue_k<NW, F, 210, 256>(slot, bar, wt, c, p);
+    else if (F == X8_Q80)
+        x8t_issue_k<NW, F, 34, 32>(slot, bar, wt, c, p);
     else
         x8t_issue<NW>(slot, bar, wt, c, p);
 }
@@ -183,6 +193,30 @@ __device__ __forceinline__ void x8q6_add_unit(float acc[NW], const unsigned char
     }
 }
 
+/* acc plus two GGUF Q8_0 blocks (w = d q, q signed bytes: 34 bytes each,
+ * 2-byte aligned) of each of NW weights, x's blocks 2 b and 2 b + 1. */
+template <int NW>
+__device__ __forceinline__ void x8q8_add_unit(float acc[NW], const unsigned char *const *blk,
+                                              uint32_t b, const int8_t *sq, const float *sd,
+                                              const int *si)
+{
+#pragma unroll
+    for (int t = 0; t < 2; t++) {
+        const x8_xblock xq = x8_xblock_at<true>(sq, sd, si, 2 * b + t);
+#pragma unroll
+        for (int v = 0; v < NW; v++) {
+            uint32_t q[8];
+            x8t_words(blk[v] + 34 * t + 2, q);
+            int dot = 0;
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+                dot = __dp4a((int)q[i], x8_word(xq, i), dot);
+            const float d = h2f(*(const uint16_t *)(blk[v] + 34 * t));
+            acc[v] = fmaf(d * xq.d, (float)dot, acc[v]);
+        }
+    }
+}
+
 /* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
  * then the slots' mbarriers, then x rounded (k + k / 32 * 8 bytes). */
 template <int NW, int S, int WARPS, int F>
@@ -197,7 +231,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     float *sd = (float *)(sq + MLXN_X8_SQ_BYTES(p.k, F != X8_MLX4));
     int *si = (int *)(sd + p.k / 32);
     const uint32_t n_warps = gridDim.x * WARPS, gw = blockIdx.x * WARPS + wi;
-    const uint32_t nb = p.k / 32, cpr = (nb + X8T_WORDS - 1) / X8T_WORDS;
+    const uint32_t nb = p.k / 32, wpc = x8t_chunk_elems<F>() / 32, cpr = (nb + wpc - 1) / wpc;
     const uint32_t gshift = p.group_size == 32 ? 0 : p.group_size == 64 ? 1 : 2;
     const bool bf16 = p.flags & MLXN_MM_SCALE_BF16, sym = p.flags & MLXN_MM_SYMMETRIC;
     x8_cursor lc = {gw, 0}, cc = lc;
@@ -244,35 +278,37 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
         const uint4 *cw = (const uint4 *)slot;
         const uint16_t *cs = (const uint16_t *)(slot + 16 * X8T_WORDS * NW);
         const uint16_t *cb = cs + X8T_WORDS * NW;
-        /* Q4_K: lane unit u of the chunk (half of block u / 2 of each
-         * weight's X8T_WORDS / 8), unit X8T_WORDS / 4 j + u of the row */
+        /* The GGUF formats: lane unit u of the chunk (X8T_WORDS / 4 units of
+         * each weight: Q4_K and Q6_K half of block u / 2, Q8_0 blocks 2u and
+         * 2u + 1), unit X8T_WORDS / 4 j + u of the row */
 #pragma unroll
-        for (int u = 0; F == X8_Q4K && u < (int)(X8T_WORDS / 128); u++) {
+        for (int u = 0; F != X8_MLX4 && u < (int)(X8T_WORDS / 128); u++) {
             const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
-            if (b >= p.k / 128)
+            if (b >= p.k / (F == X8_Q80 ? 64 : 128))
                 break;
-            uint4 h[NW], q[NW][4];
+            if (F == X8_Q4K) {
+                uint4 h[NW], q[NW][4];
 #pragma unroll
-            for (int v = 0; v < NW; v++) {
-                const uint4 *blk = (const uint4 *)(slot + 18 * X8T_WORDS * v + 144 * (ul >> 1));
-                h[v] = blk[0];
+                for (int v = 0; v < NW; v++) {
+                    const uint4 *blk =
+                        (const uint4 *)(slot + 18 * X8T_WORDS * v + 144 * (ul >> 1));
+                    h[v] = blk[0];
 #pragma unroll
-                for (int t = 0; t < 4; t++)
-                    q[v][t] = blk[1 + 4 * (ul & 1) + t];
+                    for (int t = 0; t < 4; t++)
+                        q[v][t] = blk[1 + 4 * (ul & 1) + t];
+                }
+                x8k_add_unit<NW>(acc, h, q, b, sq, sd, si);
+            } else {
+                const unsigned char *blk[NW];
+#pragma unroll
+                for (int v = 0; v < NW; v++)
+                    blk[v] = F == X8_Q6K ? slot + X8T_WORDS / 8 * 210 * v + 210 * (ul >> 1)
+                                         : slot + X8T_WORDS / 2 * 34 * v + 68 * ul;
+                if (F == X8_Q6K)
+                    x8q6_add_unit<NW>(acc, blk, ul & 1, b, sq, sd, si);
+                else
+                    x8q8_add_unit<NW>(acc, blk, b, sq, sd, si);
             }
-            x8k_add_unit<NW>(acc, h, q, b, sq, sd, si);
-        }
-        /* Q6_K: likewise, blocks of 210 bytes */
-#pragma unroll
-        for (int u = 0; F == X8_Q6K && u < (int)(X8T_WORDS / 128); u++) {
-            const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
-            if (b >= p.k / 128)
-                break;
-            const unsigned char *blk[NW];
-#pragma unroll
-            for (int v = 0; v < NW; v++)
-                blk[v] = slot + X8T_WORDS / 8 * 210 * v + 210 * (ul >> 1);
-            x8q6_add_unit<NW>(acc, blk, ul & 1, b, sq, sd, si);
         }
 #pragma unroll
         for (int u = 0; F == X8_MLX4 && u < (int)(X8T_WORDS / 32); u++) {
@@ -364,4 +400,17 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_q6_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, 
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
 {
     x8t_k_swiglu<X8_Q6K>(x, wg, wu, out, nw, p);
+}
+
+/* args: as matvec_q8_0's with nw before params (W immutable, k a multiple
+ * of 256: chunks of whole 16-byte units, rows 16-byte aligned) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_q8_0, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_k<X8_Q80>(x, w, add, out, nw, p);
+}
+
+/* args: as matvec_swiglu_q8_0's with nw before params (as matvec_x8_tma_q8_0) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_k_swiglu<X8_Q80>(x, wg, wu, out, nw, p);
 }

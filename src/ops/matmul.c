@@ -227,16 +227,19 @@ static int x8_tma_ok(const mlxn__mm_w *d, int nw);
 /* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8*.cu)
  * take one row of x and 4-bit weights (MLX affine, or GGUF Q4_K blocks)
  * or, for the copy-engine kernels only (immutable W, k a multiple of 2048
- * so that every chunk of Q6_K blocks is whole 16-byte units), GGUF Q6_K
- * blocks; x and W 16-byte aligned, unless the device asks for exact
- * products. nw: the weights of the product (2 for SwiGLU). */
+ * for Q6_K and of 256 for Q8_0, so that every chunk of blocks is whole
+ * 16-byte units), GGUF Q6_K and Q8_0 blocks; x and W 16-byte aligned,
+ * unless the device asks for exact products. nw: the weights of the
+ * product (2 for SwiGLU). */
 static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m,
                   int nw)
 {
     const mlxn_weight *w = d->w;
-    const int q6k = w->w->dtype == MLXN_DTYPE_Q6_K && w->immutable && d->k % 2048 == 0;
-    const int fmt = (d->mlx && d->bits == 4) || w->w->dtype == MLXN_DTYPE_Q4_K || q6k;
-    return m == 1 && fmt && d->k <= MLXN_X8_MAX_K && (!q6k || x8_tma_ok(d, nw)) &&
+    const mlxn_dtype dt = w->w->dtype;
+    const int tma_only = w->immutable && ((dt == MLXN_DTYPE_Q6_K && d->k % 2048 == 0) ||
+                                          (dt == MLXN_DTYPE_Q8_0 && d->k % 256 == 0));
+    const int fmt = (d->mlx && d->bits == 4) || dt == MLXN_DTYPE_Q4_K || tma_only;
+    return m == 1 && fmt && d->k <= MLXN_X8_MAX_K && (!tma_only || x8_tma_ok(d, nw)) &&
            !mlxn_encoder_device(enc)->params.matvec_exact &&
            mlxn__buffer_addr(w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0;
 }

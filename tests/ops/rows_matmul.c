@@ -316,12 +316,15 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
     /* one row of x with 4-bit affine or Q4_K weights on 16-byte aligned
      * rows: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K
-     * only in the copy-engine form: W immutable, k a multiple of 2048, the
-     * slots in shared memory (SwiGLU: k up to 12288) */
+     * and Q8_0 only in the copy-engine form: W immutable, k a multiple of
+     * 2048 (Q8_0: 256), the slots in shared memory (Q6_K SwiGLU: k up to
+     * 12288) */
     const int q4k = f->dtype == MLXN_DTYPE_Q4_K;
     const int q6k = f->dtype == MLXN_DTYPE_Q6_K && immutable && k % 2048 == 0 &&
                     (!is_swiglu(mode) || k <= 12288);
-    const int x8 = m == 1 && ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k || q6k) &&
+    const int q80 = f->dtype == MLXN_DTYPE_Q8_0 && immutable && k % 256 == 0;
+    const int x8 = m == 1 &&
+                   ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k || q6k || q80) &&
                    off % 16 == 0;
     /* immutable W: the copy-engine kernels where k is a multiple of 8
      * groups (the scales here are whole buffers, so aligned; Q4_K: any k) */
@@ -531,7 +534,10 @@ OPTEST_ROWS(matmul)
          * immutable: the copy-engine kernels. Q6_K (copy engine only): a
          * partial last chunk (k = 6144), k = 14336, a SwiGLU product too
          * large for shared memory (the f32 kernel), W not immutable (the
-         * f32 kernel). {dtype, n, k, mode, capture, immutable} */
+         * f32 kernel). Q8_0 (copy engine only): a partial last chunk (k =
+         * 2304: 72 blocks, a chunk holds 64), k = 14336, k not a multiple
+         * of 256 and W not immutable (the f32 kernel). {dtype, n, k, mode,
+         * capture, immutable} */
         static const int kq_rows[][6] = {
             {MLXN_DTYPE_Q4_K, 1031, 4352, MODE_PLAIN, 0, 0},
             {MLXN_DTYPE_Q4_K, 97, 4352, MODE_ADD, 0, 0},
@@ -551,6 +557,14 @@ OPTEST_ROWS(matmul)
             {MLXN_DTYPE_Q6_K, 2500, 14336, MODE_ADD, 0, 1},
             {MLXN_DTYPE_Q6_K, 263, 14336, MODE_SWIGLU, 0, 1},
             {MLXN_DTYPE_Q6_K, 97, 4096, MODE_PLAIN, 0, 0},
+            {MLXN_DTYPE_Q8_0, 1031, 4096, MODE_PLAIN, 0, 1},
+            {MLXN_DTYPE_Q8_0, 97, 256, MODE_ADD_ALIAS, 0, 1},
+            {MLXN_DTYPE_Q8_0, 263, 4096, MODE_NORM_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q8_0, 9, 512, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q8_0, 33, 2304, MODE_NORM, 1, 1},
+            {MLXN_DTYPE_Q8_0, 2500, 14336, MODE_ADD, 0, 1},
+            {MLXN_DTYPE_Q8_0, 97, 4096, MODE_PLAIN, 0, 0},
+            {MLXN_DTYPE_Q8_0, 33, 288, MODE_PLAIN, 0, 1},
         };
         for (unsigned i = 0; i < sizeof kq_rows / sizeof kq_rows[0]; i++) {
             const int *q = kq_rows[i];
