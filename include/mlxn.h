@@ -132,8 +132,8 @@ typedef struct mlxn_device_params {
     unsigned profile; /* MLXN_PROFILE_* bits; default 0 */
     /* Matrix-vector products of one row of x with 4-bit weights (MLX
      * 4-bit, GGUF Q4_0 as the loaders store it, GGUF Q4_K) or immutable
-     * GGUF Q6_K (k a multiple of 2048) and Q8_0 (of 256) weights: 0
-     * (default)
+     * GGUF Q6_K (k a multiple of 2048), Q8_0 (of 256) and MLX 8-bit (of 8
+     * groups) weights: 0 (default)
      * rounds x to 8 bits per block of 32 values (scale max|x| / 127, as
      * llama.cpp's q8_1) and forms exact integer dot products per block,
      * scaled in f32 (matvec_x8_*; relative error of x up to 1/254 of a

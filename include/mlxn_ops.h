@@ -354,8 +354,9 @@ size_t mlxn_weight_bytes(const mlxn_weight *w);
  * NULL and may alias out (residual connections: out = x @ W^T + out).
  * m <= 8 runs matrix-vector kernels that stream W once with f32
  * arithmetic, except m = 1 with 4-bit affine, Q4_K or (immutable, k a
- * multiple of 2048 / 256) Q6_K / Q8_0 weights, which rounds x to 8 bits
- * per 32 values (see matvec_exact in mlxn_device_params); larger m
+ * multiple of 2048 / 256 / 8 groups) Q6_K / Q8_0 / 8-bit affine weights,
+ * which rounds x to 8 bits per 32 values (see matvec_exact in
+ * mlxn_device_params); larger m
  * runs the prefill path: on CUDA a cuBLAS GEMM, in f32 for f32 weights and
  * with tf32 inputs on W dequantized to f32 otherwise (relative error around
  * 1e-3), or, while capturing or without cuBLAS, a tiled f32 kernel of our
@@ -376,7 +377,8 @@ mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x,
  *   mlxn_op_norm_matmul_swiglu: out = silu(n @ Wg^T) * (n @ Wu^T),
  *                               n = rms_norm(x, norm_w, eps)
  * One kernel where the int8-activation kernels run (m = 1, 4-bit affine,
- * Q4_K, Q6_K or Q8_0 weights as mlxn_op_matmul says, norm_w f32, 16-byte aligned x and norm_w; see matvec_exact in
+ * Q4_K, Q6_K, Q8_0 or 8-bit affine weights as mlxn_op_matmul says,
+ * norm_w f32, 16-byte aligned x and norm_w; see matvec_exact in
  * mlxn_device_params): every block normalises x (sum of squares in
  * float64, as the CPU's rms_norm) before rounding it to 8 bits, so the
  * norm costs no launch of its own. Otherwise mlxn_op_rms_norm writes

@@ -1,11 +1,11 @@
 /*
  * matvec_x8.c: CPU twins of matvec_x8_<f> and matvec_swiglu_x8_<f> for f =
- * mlx4, q4_k, q6_k and q8_0 (and of their _early and _tma forms, which
+ * mlx4, mlx8, q4_k, q6_k and q8_0 (and of their _early and _tma forms, which
  * differ only in when and how CUDA loads W): one f32 row x rounded to 8
  * bits per block of 32 values (the rule and helpers of
  * kernels/params/matmul.h, so the codes equal the GPU's; with MLXN_MM_NORM
  * x is RMS-normalised first), exact integer dot products per block with
- * 4-bit affine (or symmetric) weights or GGUF Q4_K / Q6_K sub-blocks / Q8_0
+ * 4- or 8-bit affine (or symmetric) weights or GGUF Q4_K / Q6_K sub-blocks / Q8_0
  * blocks, scaled and summed in f32.
  */
 #include "cpu/cpu_kernel.h"
@@ -77,21 +77,27 @@ static void quantize_x(x8_job *j)
     }
 }
 
+/* MLX affine, bits 4 or 8: element e of x block b is bits [bits e, bits
+ * (e + 1)) of the block's `bits` words; symmetric weights w = s (q -
+ * 2^(bits-1)). */
 static float row_dot(const x8_job *j, int v, int64_t row)
 {
     const mlxn_matmul_params *p = &j->p;
     const uint32_t nb = p->k / 32, gpr = p->k / p->group_size, bpg = p->group_size / 32;
-    const int bf16 = (p->flags & MLXN_MM_SCALE_BF16) != 0, sym = (p->flags & MLXN_MM_SYMMETRIC) != 0;
-    const uint32_t *w = j->w[v] + (size_t)row * (p->k / 8);
+    const uint32_t bits = p->bits, mask = (1u << bits) - 1, mid = 1u << (bits - 1);
+    const int bf16 = (p->flags & MLXN_MM_SCALE_BF16) != 0;
+    const int sym = (p->flags & MLXN_MM_SYMMETRIC) != 0;
+    const uint32_t *w = j->w[v] + (size_t)row * (p->k / 32 * bits);
     float acc = 0.0f;
     for (uint32_t b = 0; b < nb; b++) {
         int dot = 0;
-        for (int e = 0; e < 32; e++)
-            dot += (int)((w[b * 4 + e / 8] >> (4 * (e % 8))) & 15u) * j->q[b * 32 + e];
+        for (uint32_t e = 0; e < 32; e++)
+            dot += (int)((w[b * bits + e * bits / 32] >> (e * bits % 32)) & mask) *
+                   j->q[b * 32 + e];
         size_t g = (size_t)row * gpr + b / bpg;
         float s = sb_f32(j->s[v][g], bf16), d = j->d[b];
         if (sym) {
-            acc = fmaf(s * d, (float)(dot - 8 * j->isum[b]), acc);
+            acc = fmaf(s * d, (float)(dot - (int)mid * j->isum[b]), acc);
         } else {
             acc = fmaf(s * d, (float)dot, acc);
             acc = fmaf(sb_f32(j->b[v][g], bf16) * d, (float)j->isum[b], acc);
@@ -268,6 +274,8 @@ MLXN_CPU_KERNEL(matvec_x8_tma_mlx4) { run_args(ctx, args, 1, 0); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_mlx4) { run_args(ctx, args, 2, 0); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_early_mlx4) { run_args(ctx, args, 2, 0); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_mlx4) { run_args(ctx, args, 2, 0); }
+MLXN_CPU_KERNEL(matvec_x8_tma_mlx8) { run_args(ctx, args, 1, 0); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_mlx8) { run_args(ctx, args, 2, 0); }
 MLXN_CPU_KERNEL(matvec_x8_q4_k) { run_args(ctx, args, 1, 1); }
 MLXN_CPU_KERNEL(matvec_x8_tma_q4_k) { run_args(ctx, args, 1, 1); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_q4_k) { run_args(ctx, args, 2, 1); }

@@ -3,12 +3,14 @@
  * kernels (matvec_x8.cu: weights in register stages; matvec_x8_tma.cu:
  * weights copied into shared memory by the copy engine). They multiply one
  * f32 row x with 4-bit affine weights (MLX 4-bit; symmetric for GGUF Q4_0
- * as the loaders store it) or GGUF Q4_K blocks: each block rounds x to 8
- * bits per 32 values in shared memory (kernels/params/matmul.h), then every
- * lane takes one 16-byte word (32 codes) of a row per step (Q4_K: half a
- * 144-byte block, 128 codes) and forms the integer dot product of each 32
- * codes with 8 __dp4a. Here: rounding x, the dot products, the register
- * stages and the cursor over a warp's rows.
+ * as the loaders store it) or GGUF Q4_K blocks (and, in the copy-engine
+ * kernels only, GGUF Q6_K and Q8_0 blocks and MLX 8-bit words): each block
+ * rounds x to 8 bits per 32 values in shared memory
+ * (kernels/params/matmul.h), then every lane takes one 16-byte word (32
+ * codes) of a row per step (Q4_K: half a 144-byte block, 128 codes) and
+ * forms the integer dot product of each 32 codes with 8 __dp4a. Here:
+ * rounding x, the dot products, the register stages and the cursor over a
+ * warp's rows.
  */
 #ifndef MLXN_MATVEC_X8_CUH
 #define MLXN_MATVEC_X8_CUH
@@ -379,10 +381,11 @@ __device__ __forceinline__ void x8_consume(const x8k_stage<U, NW> &st, x8_cursor
 }
 
 /* The weight formats: MLX 4-bit words (and GGUF Q4_0 repacked as
- * symmetric MLX 4-bit), GGUF Q4_K blocks, GGUF Q6_K and Q8_0 blocks (the
- * copy-engine kernels only). Units (x8_fmt, for x8_run): a lane's share of
- * a row per load (a 16-byte word of 32 elements; half a Q4_K block). */
-enum { X8_MLX4, X8_Q4K, X8_Q6K, X8_Q80 };
+ * symmetric MLX 4-bit), GGUF Q4_K blocks, GGUF Q6_K and Q8_0 blocks and
+ * MLX 8-bit words (the copy-engine kernels only). Units (x8_fmt, for
+ * x8_run): a lane's share of a row per load (a 16-byte word of 32
+ * elements; half a Q4_K block). */
+enum { X8_MLX4, X8_Q4K, X8_Q6K, X8_Q80, X8_MLX8 };
 template <int F, int U, int NW> struct x8_fmt {
     typedef x8_stage<U, NW> stage;
     static __device__ __forceinline__ uint32_t unit_elems() { return 32; }

@@ -1,8 +1,8 @@
 /*
  * matvec_x8_tma.cu: the int8-activation kernels whose weights the copy
  * engine (cp.async.bulk) moves into shared memory, for weights no running
- * kernel writes (the register kernels are in matvec_x8.cu, the shared
- * parts in matvec_x8.cuh).
+ * kernel writes: MLX 4- and 8-bit, GGUF Q4_K, Q6_K and Q8_0 (the register
+ * kernels are in matvec_x8.cu, the shared parts in matvec_x8.cuh).
  */
 #include "matvec_x8.cuh"
 
@@ -55,16 +55,17 @@ __device__ __forceinline__ void x8t_wait(uint32_t bar, uint32_t parity)
 }
 
 /* Lane 0: the copies of chunk c of NW weights into a slot (codes, then
- * scales, then biases, each NW arrays of X8T_WORDS entries). The weights
+ * scales, then biases, each NW arrays of X8T_WORDS entries; E16: elements
+ * per 16-byte word, 32 for MLX 4-bit, 16 for 8-bit). The weights
  * are read once per token, so they are marked evict-first in L2: the
  * activations, the KV cache and the next kernels' data stay (H200, tg128
  * q4_0 in one run: 628.4 against 612.9 without the hint, mlx4 602.5
  * against 590.7). */
-template <int NW>
+template <int NW, uint32_t E16>
 __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_w *wt,
                                           x8_cursor c, const mlxn_matmul_params &p)
 {
-    const uint32_t nb = p.k / 32, gpr = p.k / p.group_size, wpg = p.group_size / 32;
+    const uint32_t nb = p.k / E16, gpr = p.k / p.group_size, wpg = p.group_size / E16;
     const uint32_t b0 = c.j * X8T_WORDS, nw = min(X8T_WORDS, nb - b0), sb = 2 * nw / wpg;
     const bool sym = p.flags & MLXN_MM_SYMMETRIC;
     const uint64_t g0 = (uint64_t)c.row * gpr + b0 / wpg;
@@ -88,7 +89,7 @@ __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_
  * fit the slots otherwise). */
 template <int F> __device__ __forceinline__ uint32_t x8t_chunk_elems()
 {
-    return F == X8_Q80 ? 16 * X8T_WORDS : 32 * X8T_WORDS;
+    return F == X8_Q80 || F == X8_MLX8 ? 16 * X8T_WORDS : 32 * X8T_WORDS;
 }
 
 /* Lane 0: the copy of chunk c of NW weights of GGUF blocks of BB bytes and
@@ -123,8 +124,10 @@ __device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w
         x8t_issue_k<NW, F, 210, 256>(slot, bar, wt, c, p);
     else if (F == X8_Q80)
         x8t_issue_k<NW, F, 34, 32>(slot, bar, wt, c, p);
+    else if (F == X8_MLX8)
+        x8t_issue<NW, 16>(slot, bar, wt, c, p);
     else
-        x8t_issue<NW>(slot, bar, wt, c, p);
+        x8t_issue<NW, 32>(slot, bar, wt, c, p);
 }
 
 /* N 32-bit words from a 2-byte aligned shared address (Q6_K blocks are
@@ -217,6 +220,37 @@ __device__ __forceinline__ void x8q8_add_unit(float acc[NW], const unsigned char
     }
 }
 
+/* dp4a of 4 unsigned bytes (MLX 8-bit codes) with 4 signed ones (x). */
+__device__ __forceinline__ int x8_dp4a_us(uint32_t a, int b, int c)
+{
+    int r;
+    asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+/* acc plus 32 MLX 8-bit codes (the words w0, w1, in element order) of
+ * one group against x's block x: (s d) dot + (b d) isum, or (s d) (dot -
+ * 128 isum) for symmetric weights. */
+__device__ __forceinline__ float x8_add_word8(float acc, const uint4 &w0, const uint4 &w1,
+                                              uint16_t s, const uint16_t &b, const x8_xblock &x,
+                                              bool bf16, bool sym)
+{
+    int dot = 0;
+    dot = x8_dp4a_us(w0.x, x.a.x, dot);
+    dot = x8_dp4a_us(w0.y, x.a.y, dot);
+    dot = x8_dp4a_us(w0.z, x.a.z, dot);
+    dot = x8_dp4a_us(w0.w, x.a.w, dot);
+    dot = x8_dp4a_us(w1.x, x.b.x, dot);
+    dot = x8_dp4a_us(w1.y, x.b.y, dot);
+    dot = x8_dp4a_us(w1.z, x.b.z, dot);
+    dot = x8_dp4a_us(w1.w, x.b.w, dot);
+    const float sf = x8_h2f(s, bf16);
+    if (sym)
+        return fmaf(sf * x.d, (float)(dot - 128 * x.is), acc);
+    acc = fmaf(sf * x.d, (float)dot, acc);
+    return fmaf(x8_h2f(b, bf16) * x.d, (float)x.is, acc);
+}
+
 /* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
  * then the slots' mbarriers, then x rounded (k + k / 32 * 8 bytes). */
 template <int NW, int S, int WARPS, int F>
@@ -278,11 +312,26 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
         const uint4 *cw = (const uint4 *)slot;
         const uint16_t *cs = (const uint16_t *)(slot + 16 * X8T_WORDS * NW);
         const uint16_t *cb = cs + X8T_WORDS * NW;
+        /* MLX 8-bit: lane unit u = words 2u, 2u + 1 of the chunk (x's block
+         * X8T_WORDS / 2 j + u, within one group) */
+#pragma unroll
+        for (int u = 0; F == X8_MLX8 && u < (int)(X8T_WORDS / 64); u++) {
+            const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 2) + ul;
+            if (b >= nb)
+                break;
+            const x8_xblock xq = x8_xblock_at<true>(sq, sd, si, b);
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+                acc[v] = x8_add_word8(acc[v], cw[X8T_WORDS * v + 2 * ul],
+                                      cw[X8T_WORDS * v + 2 * ul + 1],
+                                      cs[X8T_WORDS * v + (ul >> gshift)],
+                                      cb[X8T_WORDS * v + (ul >> gshift)], xq, bf16, sym);
+        }
         /* The GGUF formats: lane unit u of the chunk (X8T_WORDS / 4 units of
          * each weight: Q4_K and Q6_K half of block u / 2, Q8_0 blocks 2u and
          * 2u + 1), unit X8T_WORDS / 4 j + u of the row */
 #pragma unroll
-        for (int u = 0; F != X8_MLX4 && u < (int)(X8T_WORDS / 128); u++) {
+        for (int u = 0; F != X8_MLX4 && F != X8_MLX8 && u < (int)(X8T_WORDS / 128); u++) {
             const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
             if (b >= p.k / (F == X8_Q80 ? 64 : 128))
                 break;
@@ -336,22 +385,52 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     }
 }
 
-/* args: as matvec_x8_early_mlx4 (W immutable; the conditions above) */
-MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx4, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+/* The MLX kernels' bodies (F: X8_MLX4, X8_MLX8). */
+template <int F>
+__device__ __forceinline__ void x8t_mlx(const float *x, const uint4 *w, const uint16_t *s,
+                                        const uint16_t *b, const float *add, float *out,
+                                        const float *nw, const mlxn_matmul_params &p)
 {
     const x8_w wt[1] = {{w, s, b}};
     MLXN_TL_BEGIN();
-    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, X8_MLX4>(x, nw, wt, add, out, p);
+    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F>(x, nw, wt, add, out, p);
     MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+template <int F>
+__device__ __forceinline__ void x8t_mlx_swiglu(const float *x, const x8_w (&wt)[2], float *out,
+                                               const float *nw, const mlxn_matmul_params &p)
+{
+    MLXN_TL_BEGIN();
+    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F>(x, nw, wt, 0, out, p);
+    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+/* args: as matvec_x8_early_mlx4 (W immutable; the conditions above) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx4, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_mlx<X8_MLX4>(x, w, s, b, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_x8_early_mlx4 (W immutable; the conditions above) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx4, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    MLXN_TL_BEGIN();
-    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, X8_MLX4>(x, nw, wt, 0, out, p);
-    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+    x8t_mlx_swiglu<X8_MLX4>(x, wt, out, nw, p);
+}
+
+/* args: as matvec_x8_tma_mlx4, for MLX 8-bit weights (copy engine only:
+ * W immutable, k a multiple of 8 group_size) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx8, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_mlx<X8_MLX8>(x, w, s, b, add, out, nw, p);
+}
+
+/* args: as matvec_swiglu_x8_tma_mlx4, for MLX 8-bit weights */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    x8t_mlx_swiglu<X8_MLX8>(x, wt, out, nw, p);
 }
 
 /* The GGUF K-format kernels' bodies (one buffer of blocks per weight). */

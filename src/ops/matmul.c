@@ -228,7 +228,8 @@ static int x8_tma_ok(const mlxn__mm_w *d, int nw);
  * take one row of x and 4-bit weights (MLX affine, or GGUF Q4_K blocks)
  * or, for the copy-engine kernels only (immutable W, k a multiple of 2048
  * for Q6_K and of 256 for Q8_0, so that every chunk of blocks is whole
- * 16-byte units), GGUF Q6_K and Q8_0 blocks; x and W 16-byte aligned,
+ * 16-byte units; MLX 8-bit as x8_tma_ok says), GGUF Q6_K and Q8_0 blocks
+ * and MLX 8-bit words; x and W 16-byte aligned,
  * unless the device asks for exact products. nw: the weights of the
  * product (2 for SwiGLU). */
 static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m,
@@ -237,7 +238,8 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
     const mlxn_weight *w = d->w;
     const mlxn_dtype dt = w->w->dtype;
     const int tma_only = w->immutable && ((dt == MLXN_DTYPE_Q6_K && d->k % 2048 == 0) ||
-                                          (dt == MLXN_DTYPE_Q8_0 && d->k % 256 == 0));
+                                          (dt == MLXN_DTYPE_Q8_0 && d->k % 256 == 0) ||
+                                          (d->mlx && d->bits == 8));
     const int fmt = (d->mlx && d->bits == 4) || dt == MLXN_DTYPE_Q4_K || tma_only;
     return m == 1 && fmt && d->k <= MLXN_X8_MAX_K && (!tma_only || x8_tma_ok(d, nw)) &&
            !mlxn_encoder_device(enc)->params.matvec_exact &&
@@ -251,11 +253,12 @@ static uint32_t x8t_warps(int nw)
 }
 
 /* Shared memory of a _tma kernel streaming nw weights like d (the GGUF
- * K formats round x in padded element order; Q6_K slots are larger). */
+ * formats and MLX 8-bit round x in padded element order; Q6_K slots are
+ * larger). */
 static uint32_t x8t_shared(const mlxn__mm_w *d, int nw)
 {
     const uint32_t k = (uint32_t)d->k;
-    const int nat = !d->mlx, q6k = d->w->w->dtype == MLXN_DTYPE_Q6_K;
+    const int nat = !d->mlx || d->bits == 8, q6k = d->w->w->dtype == MLXN_DTYPE_Q6_K;
     return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), nat, q6k)
                    : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), nat, q6k);
 }

@@ -316,15 +316,17 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
     /* one row of x with 4-bit affine or Q4_K weights on 16-byte aligned
      * rows: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K
-     * and Q8_0 only in the copy-engine form: W immutable, k a multiple of
-     * 2048 (Q8_0: 256), the slots in shared memory (Q6_K SwiGLU: k up to
-     * 12288) */
+     * and Q8_0 and MLX 8-bit only in the copy-engine form: W immutable, k
+     * a multiple of 2048 (Q8_0: 256; MLX 8-bit: 8 groups), the slots in
+     * shared memory (Q6_K SwiGLU: k up to 12288) */
     const int q4k = f->dtype == MLXN_DTYPE_Q4_K;
     const int q6k = f->dtype == MLXN_DTYPE_Q6_K && immutable && k % 2048 == 0 &&
                     (!is_swiglu(mode) || k <= 12288);
     const int q80 = f->dtype == MLXN_DTYPE_Q8_0 && immutable && k % 256 == 0;
+    const int mlx8 = f->dtype == MLXN_DTYPE_U32 && f->bits == 8 && immutable &&
+                     k % (8 * f->group) == 0;
     const int x8 = m == 1 &&
-                   ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k || q6k || q80) &&
+                   ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k || q6k || q80 || mlx8) &&
                    off % 16 == 0;
     /* immutable W: the copy-engine kernels where k is a multiple of 8
      * groups (the scales here are whole buffers, so aligned; Q4_K: any k) */
@@ -571,6 +573,20 @@ OPTEST_ROWS(matmul)
             if (q[0] == (int)f->dtype)
                 add_mm_row_w(fi, 1, q[1], q[2], q[3], q[4], 0, q[5]);
         }
+        /* MLX 8-bit at m = 1 (copy engine only): one partial chunk (k =
+         * 1024; chunks of 2048), a partial last one (2560), k = 14336, k
+         * not a multiple of 8 groups (the f32 kernel). {n, k, mode,
+         * capture} with W immutable */
+        static const int mlx8_rows[][4] = {
+            {1031, 4096, MODE_PLAIN, 0}, {97, 4096, MODE_ADD_ALIAS, 0},
+            {263, 4096, MODE_NORM_SWIGLU, 0}, {9, 1024, MODE_SWIGLU, 0},
+            {33, 2560, MODE_NORM, 1}, {2500, 14336, MODE_ADD, 0}, {97, 4160, MODE_PLAIN, 0},
+        };
+        for (unsigned i = 0; f->dtype == MLXN_DTYPE_U32 && f->bits == 8 &&
+                             i < sizeof mlx8_rows / sizeof mlx8_rows[0];
+             i++)
+            add_mm_row_w(fi, 1, mlx8_rows[i][0], mlx8_rows[i][1], mlx8_rows[i][2],
+                         mlx8_rows[i][3], 0, 1);
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
     for (int fi = 0; fi < N_FMTS; fi++)
