@@ -77,126 +77,115 @@ static void quantize_x(x8_job *j)
     }
 }
 
-/* MLX affine, bits 4 or 8: element e of x block b is bits [bits e, bits
- * (e + 1)) of the block's `bits` words; symmetric weights w = s (q -
- * 2^(bits-1)). */
-static float row_dot(const x8_job *j, int v, int64_t row)
-{
-    const mlxn_matmul_params *p = &j->p;
-    const uint32_t nb = p->k / 32, gpr = p->k / p->group_size, bpg = p->group_size / 32;
-    const uint32_t bits = p->bits, mask = (1u << bits) - 1, mid = 1u << (bits - 1);
-    const int bf16 = (p->flags & MLXN_MM_SCALE_BF16) != 0;
-    const int sym = (p->flags & MLXN_MM_SYMMETRIC) != 0;
-    const uint32_t *w = j->w[v] + (size_t)row * (p->k / 32 * bits);
-    float acc = 0.0f;
-    for (uint32_t b = 0; b < nb; b++) {
-        int dot = 0;
-        for (uint32_t e = 0; e < 32; e++)
-            dot += (int)((w[b * bits + e * bits / 32] >> (e * bits % 32)) & mask) *
-                   j->q[b * 32 + e];
-        size_t g = (size_t)row * gpr + b / bpg;
-        float s = sb_f32(j->s[v][g], bf16), d = j->d[b];
-        if (sym) {
-            acc = fmaf(s * d, (float)(dot - (int)mid * j->isum[b]), acc);
-        } else {
-            acc = fmaf(s * d, (float)dot, acc);
-            acc = fmaf(sb_f32(j->b[v][g], bf16) * d, (float)j->isum[b], acc);
-        }
-    }
-    return acc;
-}
+/* The weights x block b of a row meets, as integers: w[l] = s[h] c[l] + o
+ * with h = l / 16 where `halves` (Q6_K's sub-blocks of 16), else h = 0;
+ * o only where has_o. */
+typedef struct x8_wblock {
+    int c[32];
+    float s[2], o;
+    int halves, has_o;
+} x8_wblock;
 
 static uint32_t rd32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Q4_K: x block b meets sub-block b % 8 of block b / 8, whose codes are
- * the nibbles at shift 4 (j & 1) of qs[32 (j / 2) ..] (params/quant.h);
- * w = (d sc) q - dmin m. */
-static float row_dot_q4_k(const x8_job *j, int v, int64_t row)
+/* MLX affine, bits 4 or 8: element e is bits [bits e, bits (e + 1)) of
+ * the block's `bits` words; w = s q + b, or s (q - 2^(bits-1)) for
+ * symmetric weights. */
+static void wblock_mlx(const x8_job *j, int v, int64_t row, uint32_t b, x8_wblock *k)
 {
-    const uint32_t nb = j->p.k / 32;
-    const uint8_t *r = j->wk[v] + (size_t)row * j->p.row_bytes;
-    float acc = 0.0f;
-    for (uint32_t b = 0; b < nb; b++) {
-        const uint8_t *blk = r + (size_t)(b / 8) * sizeof(mlxn_block_q4_k);
-        const uint32_t sj = b % 8, head = rd32(blk);
-        uint32_t sc, m;
-        mlxn_q4_k_sm(sj, rd32(blk + 4), rd32(blk + 8), rd32(blk + 12), &sc, &m);
-        const uint8_t *qs = blk + 16 + 32 * (sj / 2);
-        int dot = 0;
-        for (int e = 0; e < 32; e++)
-            dot += ((qs[e] >> (4 * (sj & 1))) & 15) * j->q[b * 32 + e];
-        const float d = j->d[b], s = mlxn__f16_to_f32((uint16_t)head) * (float)sc;
-        const float o = -(mlxn__f16_to_f32((uint16_t)(head >> 16)) * (float)m);
-        acc = fmaf(s * d, (float)dot, acc);
-        acc = fmaf(o * d, (float)j->isum[b], acc);
-    }
-    return acc;
+    const mlxn_matmul_params *p = &j->p;
+    const uint32_t bits = p->bits, mask = (1u << bits) - 1;
+    const int bf16 = (p->flags & MLXN_MM_SCALE_BF16) != 0;
+    const int sym = (p->flags & MLXN_MM_SYMMETRIC) != 0;
+    const uint32_t *w = j->w[v] + (size_t)row * (p->k / 32 * bits) + b * bits;
+    const size_t g = (size_t)row * (p->k / p->group_size) + b / (p->group_size / 32);
+    for (uint32_t e = 0; e < 32; e++)
+        k->c[e] = (int)((w[e * bits / 32] >> (e * bits % 32)) & mask) - (sym ? 1 << (bits - 1) : 0);
+    k->s[0] = sb_f32(j->s[v][g], bf16);
+    k->has_o = !sym;
+    k->o = sym ? 0.0f : sb_f32(j->b[v][g], bf16);
 }
 
-/* Q6_K: x block b holds elements 32 (b % 8) .. + 31 of block b / 8,
- * element 128 h + 32 t + l having its low 4 bits in ql[64 h + l + 32 (t &
- * 1)] at shift 4 (t >> 1), its high 2 bits in qh[32 h + l] at shift 2 t
- * and the scale sc[8 h + 2 t + l / 16] (params/quant.h); w = d sc (q -
- * 32), summed per 16 elements. */
-static float row_dot_q6_k(const x8_job *j, int v, int64_t row)
+/* Q4_K: sub-block b % 8 of block b / 8, its codes the nibbles at shift 4
+ * (j & 1) of qs[32 (j / 2) ..] (params/quant.h); w = (d sc) q - dmin m. */
+static void wblock_q4_k(const uint8_t *r, uint32_t b, x8_wblock *k)
 {
-    const uint32_t nb = j->p.k / 32;
-    const uint8_t *r = j->wk[v] + (size_t)row * j->p.row_bytes;
-    float acc = 0.0f;
-    for (uint32_t b = 0; b < nb; b++) {
-        const mlxn_block_q6_k *blk = (const mlxn_block_q6_k *)(r + (size_t)(b / 8) * 210);
-        const uint32_t h = (b % 8) / 4, t = b % 4;
-        const uint8_t *ql = (const uint8_t *)blk + 64 * h + 32 * (t & 1);
-        const uint8_t *qh = (const uint8_t *)blk + 128 + 32 * h;
-        const int8_t *sc = (const int8_t *)blk + 192 + 8 * h + 2 * t;
-        uint16_t dbits;
-        memcpy(&dbits, (const uint8_t *)blk + 208, 2);
-        const float d = mlxn__f16_to_f32(dbits);
-        for (int s = 0; s < 2; s++) {
-            int dot = 0;
-            for (int l = 16 * s; l < 16 * s + 16; l++) {
-                int q = ((ql[l] >> (4 * (t >> 1))) & 15) | (((qh[l] >> (2 * t)) & 3) << 4);
-                dot += (q - 32) * j->q[b * 32 + l];
-            }
-            acc = fmaf(d * (float)sc[s] * j->d[b], (float)dot, acc);
-        }
-    }
-    return acc;
+    const uint8_t *blk = r + (size_t)(b / 8) * sizeof(mlxn_block_q4_k);
+    const uint32_t sj = b % 8, head = rd32(blk);
+    uint32_t sc, m;
+    mlxn_q4_k_sm(sj, rd32(blk + 4), rd32(blk + 8), rd32(blk + 12), &sc, &m);
+    const uint8_t *qs = blk + 16 + 32 * (sj / 2);
+    for (int e = 0; e < 32; e++)
+        k->c[e] = (qs[e] >> (4 * (sj & 1))) & 15;
+    k->s[0] = mlxn__f16_to_f32((uint16_t)head) * (float)sc;
+    k->has_o = 1;
+    k->o = -(mlxn__f16_to_f32((uint16_t)(head >> 16)) * (float)m);
 }
 
-/* Q8_0: x block b meets block b (w = d q, q signed bytes). */
-static float row_dot_q8_0(const x8_job *j, int v, int64_t row)
+/* Q6_K: elements 32 (b % 8) .. + 31 of block b / 8, element 128 h + 32 t
+ * + l having its low 4 bits in ql[64 h + l + 32 (t & 1)] at shift 4 (t >>
+ * 1), its high 2 bits in qh[32 h + l] at shift 2 t and the scale sc[8 h +
+ * 2 t + l / 16] (params/quant.h); w = d sc (q - 32). */
+static void wblock_q6_k(const uint8_t *r, uint32_t b, x8_wblock *k)
 {
-    const uint32_t nb = j->p.k / 32;
-    const uint8_t *r = j->wk[v] + (size_t)row * j->p.row_bytes;
-    float acc = 0.0f;
-    for (uint32_t b = 0; b < nb; b++) {
-        const uint8_t *blk = r + (size_t)b * sizeof(mlxn_block_q8_0);
-        uint16_t dbits;
-        memcpy(&dbits, blk, 2);
-        int dot = 0;
-        for (int l = 0; l < 32; l++)
-            dot += (int8_t)blk[2 + l] * j->q[b * 32 + l];
-        acc = fmaf(mlxn__f16_to_f32(dbits) * j->d[b], (float)dot, acc);
-    }
-    return acc;
+    const uint8_t *blk = r + (size_t)(b / 8) * sizeof(mlxn_block_q6_k);
+    const uint32_t h = (b % 8) / 4, t = b % 4;
+    const uint8_t *ql = blk + 64 * h + 32 * (t & 1), *qh = blk + 128 + 32 * h;
+    const int8_t *sc = (const int8_t *)blk + 192 + 8 * h + 2 * t;
+    const float d = mlxn__f16_to_f32((uint16_t)(blk[208] | blk[209] << 8));
+    for (int l = 0; l < 32; l++)
+        k->c[l] = (((ql[l] >> (4 * (t >> 1))) & 15) | (((qh[l] >> (2 * t)) & 3) << 4)) - 32;
+    k->s[0] = d * (float)sc[0];
+    k->s[1] = d * (float)sc[1];
+    k->halves = 1;
 }
 
+/* Q8_0: block b (w = d q, q signed bytes). */
+static void wblock_q8_0(const uint8_t *r, uint32_t b, x8_wblock *k)
+{
+    const uint8_t *blk = r + (size_t)b * sizeof(mlxn_block_q8_0);
+    for (int l = 0; l < 32; l++)
+        k->c[l] = (int8_t)blk[2 + l];
+    k->s[0] = mlxn__f16_to_f32((uint16_t)(blk[0] | blk[1] << 8));
+}
+
+/* One row of weight v against x^: per block (s d) dot (per half with
+ * two scales) + (o d) isum, summed in f32. */
 static float dot_of(const x8_job *j, int v, int64_t row)
 {
-    switch (j->wk[v] ? j->fmt : 0) {
-    case 1:
-        return row_dot_q4_k(j, v, row);
-    case 2:
-        return row_dot_q6_k(j, v, row);
-    case 3:
-        return row_dot_q8_0(j, v, row);
-    default:
-        return row_dot(j, v, row);
+    const uint8_t *r = j->wk[v] ? j->wk[v] + (size_t)row * j->p.row_bytes : NULL;
+    float acc = 0.0f;
+    for (uint32_t b = 0; b < j->p.k / 32; b++) {
+        x8_wblock k;
+        memset(&k, 0, sizeof k);
+        switch (r ? j->fmt : 0) {
+        case 1:
+            wblock_q4_k(r, b, &k);
+            break;
+        case 2:
+            wblock_q6_k(r, b, &k);
+            break;
+        case 3:
+            wblock_q8_0(r, b, &k);
+            break;
+        default:
+            wblock_mlx(j, v, row, b, &k);
+        }
+        const int8_t *q = j->q + (size_t)b * 32;
+        const float d = j->d[b];
+        for (int h = 0, n = k.halves ? 16 : 32; h * n < 32; h++) {
+            int dot = 0;
+            for (int l = h * n; l < h * n + n; l++)
+                dot += k.c[l] * q[l];
+            acc = fmaf(k.s[h] * d, (float)dot, acc);
+        }
+        if (k.has_o)
+            acc = fmaf(k.o * d, (float)j->isum[b], acc);
     }
+    return acc;
 }
 
 static void x8_range(void *arg, int64_t begin, int64_t end)

@@ -385,21 +385,21 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     }
 }
 
-/* The MLX kernels' bodies (F: X8_MLX4, X8_MLX8). */
+/* The _tma kernels' bodies: one weight (w, and for MLX the scales and
+ * biases; NULL for GGUF blocks) or the SwiGLU pair; F: the format. */
 template <int F>
-__device__ __forceinline__ void x8t_mlx(const float *x, const uint4 *w, const uint16_t *s,
-                                        const uint16_t *b, const float *add, float *out,
-                                        const float *nw, const mlxn_matmul_params &p)
+__device__ __forceinline__ void x8t_one(const float *x, const x8_w &w, const float *add,
+                                        float *out, const float *nw, const mlxn_matmul_params &p)
 {
-    const x8_w wt[1] = {{w, s, b}};
+    const x8_w wt[1] = {w};
     MLXN_TL_BEGIN();
     x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F>(x, nw, wt, add, out, p);
     MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
 template <int F>
-__device__ __forceinline__ void x8t_mlx_swiglu(const float *x, const x8_w (&wt)[2], float *out,
-                                               const float *nw, const mlxn_matmul_params &p)
+__device__ __forceinline__ void x8t_two(const float *x, const x8_w (&wt)[2], float *out,
+                                        const float *nw, const mlxn_matmul_params &p)
 {
     MLXN_TL_BEGIN();
     x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F>(x, nw, wt, 0, out, p);
@@ -409,87 +409,68 @@ __device__ __forceinline__ void x8t_mlx_swiglu(const float *x, const x8_w (&wt)[
 /* args: as matvec_x8_early_mlx4 (W immutable; the conditions above) */
 MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx4, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_mlx<X8_MLX4>(x, w, s, b, add, out, nw, p);
+    x8t_one<X8_MLX4>(x, {w, s, b}, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_x8_early_mlx4 (W immutable; the conditions above) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx4, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8t_mlx_swiglu<X8_MLX4>(x, wt, out, nw, p);
+    x8t_two<X8_MLX4>(x, wt, out, nw, p);
 }
 
 /* args: as matvec_x8_tma_mlx4, for MLX 8-bit weights (copy engine only:
  * W immutable, k a multiple of 8 group_size) */
 MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx8, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_mlx<X8_MLX8>(x, w, s, b, add, out, nw, p);
+    x8t_one<X8_MLX8>(x, {w, s, b}, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_x8_tma_mlx4, for MLX 8-bit weights */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8t_mlx_swiglu<X8_MLX8>(x, wt, out, nw, p);
-}
-
-/* The GGUF K-format kernels' bodies (one buffer of blocks per weight). */
-template <int F>
-__device__ __forceinline__ void x8t_k(const float *x, const uint4 *w, const float *add, float *out,
-                                      const float *nw, const mlxn_matmul_params &p)
-{
-    const x8_w wt[1] = {{w, 0, 0}};
-    MLXN_TL_BEGIN();
-    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F>(x, nw, wt, add, out, p);
-    MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
-}
-
-template <int F>
-__device__ __forceinline__ void x8t_k_swiglu(const float *x, const uint4 *wg, const uint4 *wu,
-                                             float *out, const float *nw,
-                                             const mlxn_matmul_params &p)
-{
-    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    MLXN_TL_BEGIN();
-    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F>(x, nw, wt, 0, out, p);
-    MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
+    x8t_two<X8_MLX8>(x, wt, out, nw, p);
 }
 
 /* args: as matvec_x8_q4_k (W immutable, rows 16-byte aligned: every
  * chunk is whole blocks, copied as one array) */
 MLXN_KERNEL_BOUNDED(matvec_x8_tma_q4_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_k<X8_Q4K>(x, w, add, out, nw, p);
+    x8t_one<X8_Q4K>(x, {w, 0, 0}, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_x8_q4_k (W immutable) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q4_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_k_swiglu<X8_Q4K>(x, wg, wu, out, nw, p);
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_Q4K>(x, wt, out, nw, p);
 }
 
 /* args: as matvec_q6_k's with nw before params (W immutable, k a multiple
  * of 2048: chunks of whole 16-byte units, rows 16-byte aligned) */
 MLXN_KERNEL_BOUNDED(matvec_x8_tma_q6_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_k<X8_Q6K>(x, w, add, out, nw, p);
+    x8t_one<X8_Q6K>(x, {w, 0, 0}, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_q6_k's with nw before params (as matvec_x8_tma_q6_k) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_k_swiglu<X8_Q6K>(x, wg, wu, out, nw, p);
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_Q6K>(x, wt, out, nw, p);
 }
 
 /* args: as matvec_q8_0's with nw before params (W immutable, k a multiple
  * of 256: chunks of whole 16-byte units, rows 16-byte aligned) */
 MLXN_KERNEL_BOUNDED(matvec_x8_tma_q8_0, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_k<X8_Q80>(x, w, add, out, nw, p);
+    x8t_one<X8_Q80>(x, {w, 0, 0}, add, out, nw, p);
 }
 
 /* args: as matvec_swiglu_q8_0's with nw before params (as matvec_x8_tma_q8_0) */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
 {
-    x8t_k_swiglu<X8_Q80>(x, wg, wu, out, nw, p);
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_Q80>(x, wt, out, nw, p);
 }
