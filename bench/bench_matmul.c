@@ -17,10 +17,17 @@
  * blocks per SM). --format runs only the
  * decode rows of one format (its name as printed: "q4_0", "mlx4 g64", ...);
  * --decode skips the prefill section. --shape runs only that decode shape
- * ("swiglu": only the SwiGLU product). --timeline writes the device
+ * ("swiglu": only the SwiGLU product; NxK need not be one of the five,
+ * k a multiple of 256). --timeline writes the device
  * timeline of the run to FILE (a libmlxn built with -DMLXN_TIMELINE;
  * scripts/timeline.py reads it; best with --decode and one format and
  * shape, as the records are capped).
+ *
+ * Stream floor (before the decode rows): debug_read_bw over each decode
+ * shape's Q4_0 bytes, chained and rotated as the products, once with every
+ * load after the kernel's wait for its predecessor (a product that could
+ * load nothing early would be no faster) and once with every load before
+ * it (the chain overlaps its kernels): what a read of that size reaches.
  *
  * SwiGLU: the fused gate/up product at m = 1 on 14336 x 4096 weights.
  *
@@ -205,42 +212,65 @@ static double time_graph(encode_fn fn, void *ctx, int iters, int reps)
 
 /* ---- read bandwidth reference ------------------------------------------------ */
 typedef struct bw_ctx {
-    mlxn_buffer *buf, *out;
+    mlxn_buffer *buf[64], *out;
+    int n_copies;
+    uint32_t grid, early;
     mlxn_kernel *k;
     uint64_t n16;
 } bw_ctx;
 
 static void enc_bw(mlxn_encoder *enc, void *p, int i)
 {
-    (void)i;
     bw_ctx *c = p;
-    mlxn_arg args[3] = {mlxn_arg_buffer(c->buf), mlxn_arg_buffer(c->out),
-                        mlxn_arg_bytes(&c->n16, 8)};
+    mlxn_arg args[4] = {mlxn_arg_buffer(c->buf[i % c->n_copies]), mlxn_arg_buffer(c->out),
+                        mlxn_arg_bytes(&c->n16, 8), mlxn_arg_bytes(&c->early, 4)};
     mlxn_dispatch d;
     memset(&d, 0, sizeof d);
     d.kernel = c->k;
     d.args = args;
-    d.n_args = 3;
-    d.grid = (mlxn_dim3){132 * 16, 1, 1};
+    d.n_args = 4;
+    d.grid = (mlxn_dim3){c->grid, 1, 1};
     d.block = (mlxn_dim3){256, 1, 1};
     CHECK_ST(mlxn_encoder_dispatch(enc, &d));
 }
 
-static double read_bandwidth(void)
+/* Microseconds per debug_read_bw pass over `bytes` (random words where
+ * `fill`, else as allocated), on n_copies buffers in turn, `iters` passes
+ * per graph, with `grid` blocks of 256 threads; `early`: the loads before
+ * the kernel's wait. */
+static double time_read(size_t bytes, int fill, int n_copies, uint32_t grid, uint32_t early,
+                        int iters, int reps)
 {
     bw_ctx c;
-    mlxn_buffer_params p = mlxn_buffer_params_default();
-    p.bytes = (size_t)2 << 30;
-    p.shape[0] = (int64_t)p.bytes;
-    CHECK_ST(mlxn_buffer_create(dev, &p, &c.buf));
+    memset(&c, 0, sizeof c);
+    c.n_copies = n_copies;
+    c.grid = grid;
+    c.early = early;
+    int64_t n32 = (int64_t)(bytes / 4);
+    for (int i = 0; i < n_copies; i++) {
+        mlxn_buffer_params p = mlxn_buffer_params_default();
+        p.bytes = bytes;
+        p.shape[0] = (int64_t)bytes;
+        if (fill)
+            c.buf[i] = random_f32(1, n32);
+        else
+            CHECK_ST(mlxn_buffer_create(dev, &p, &c.buf[i]));
+    }
     int64_t one = 4;
     CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_U32, 1, &one, &c.out));
     CHECK_ST(mlxn_kernel_get(dev, "debug_read_bw", &c.k));
-    c.n16 = p.bytes / 16;
-    double us = time_graph(enc_bw, &c, 10, 9);
-    mlxn_buffer_destroy(c.buf);
+    c.n16 = bytes / 16;
+    double us = time_graph(enc_bw, &c, iters, reps);
+    for (int i = 0; i < n_copies; i++)
+        mlxn_buffer_destroy(c.buf[i]);
     mlxn_buffer_destroy(c.out);
-    return (double)p.bytes / (us * 1e-6) / 1e9;
+    return us;
+}
+
+static double read_bandwidth(void)
+{
+    size_t bytes = (size_t)2 << 30;
+    return (double)bytes / (time_read(bytes, 0, 1, 132 * 16, 0, 10, 9) * 1e-6) / 1e9;
 }
 
 /* ---- decode products ------------------------------------------------------------ */
@@ -312,8 +342,10 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     CHECK_ST(mlxn_encoder_dispatch(enc, &d));
 }
 
-static const int64_t SHAPES[5][2] = {
+/* The decode shapes; a sixth from --shape when it names another one. */
+static int64_t SHAPES[6][2] = {
     {4096, 4096}, {1024, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
+static int n_shapes = 5;
 
 /* Decode shape si as --shape names it ("NxK"). */
 static const char *shape_name(int si, char sn[32])
@@ -322,14 +354,58 @@ static const char *shape_name(int si, char sn[32])
     return sn;
 }
 
-/* Whether --shape names a decode shape or "swiglu". */
+/* Whether --shape names a decode shape or "swiglu"; another "NxK" (k a
+ * multiple of 256, so that every format takes it) becomes the sixth
+ * shape. */
 static int known_shape(const char *shape)
 {
-    char sn[32];
+    char sn[32], end;
     for (int si = 0; si < 5; si++)
         if (!strcmp(shape, shape_name(si, sn)))
             return 1;
+    long long n, k;
+    if (sscanf(shape, "%lldx%lld%c", &n, &k, &end) == 2 && n >= 1 && n <= (1 << 20) &&
+        k >= 256 && k <= 65536 && k % 256 == 0) {
+        SHAPES[5][0] = n;
+        SHAPES[5][1] = k;
+        n_shapes = 6;
+        return 1;
+    }
     return !strcmp(shape, "swiglu");
+}
+
+/* The floor of a product that streams its weights after its wait: a pure
+ * read (debug_read_bw) of the Q4_0 / MLX 4-bit g64 bytes of each shape
+ * (4.5 bits an element), one wave of blocks, chained and rotated as the
+ * products; "after wait": every load after griddepcontrol.wait (as a
+ * product that could load nothing before its predecessor ends), "before":
+ * every load before it (the kernels of the chain overlap). */
+static void floor_bench(double bw, int quick, const char *shape)
+{
+    mlxn_device_info info;
+    mlxn_device_get_info(dev, &info);
+    printf("\n### Stream floor: a read of each shape's Q4_0 / MLX 4-bit bytes "
+           "(debug_read_bw, %d blocks of 256, chained as the products)\n\n",
+           8 * info.multiprocessors);
+    printf("| n x k | MB read | copies | us after wait | %% of read bw | us before | %% of read bw |\n");
+    printf("|---|---|---|---|---|---|---|\n");
+    for (int si = 0; si < n_shapes; si++) {
+        char sn[32];
+        if ((quick && si != 2) || (shape && strcmp(shape, shape_name(si, sn))))
+            continue;
+        size_t bytes = (size_t)(SHAPES[si][0] * SHAPES[si][1] / 32 * 18) & ~(size_t)15;
+        int copies = (int)(2 * (uint64_t)info.l2_bytes / bytes) + 2;
+        if (copies > 64)
+            copies = 64;
+        printf("| %lld x %lld | %.1f | %d |", (long long)SHAPES[si][0], (long long)SHAPES[si][1],
+               (double)bytes / 1e6, copies);
+        for (uint32_t early = 0; early < 2; early++) {
+            double us = time_read(bytes, 1, copies, 8 * info.multiprocessors, early, 200, 15);
+            printf(" %.2f | %.1f |", us, 100.0 * (double)bytes / (us * 1e-6) / 1e9 / bw);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
 }
 
 static void decode_bench(double bw, int sweep, int quick, const char *only, const char *shape)
@@ -343,7 +419,7 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
     printf("|---|---|---|---|---|---|---|%s\n", sweep ? "---|---|---|" : "");
     int n_fmts = (int)(sizeof FMTS / sizeof FMTS[0]);
     for (int fi = 0; fi < n_fmts; fi++)
-        for (int si = 0; si < 5; si++) {
+        for (int si = 0; si < n_shapes; si++) {
             char sn[32];
             if ((quick && si != 2) || (only && strcmp(only, FMTS[fi].name)) ||
                 (shape && strcmp(shape, shape_name(si, sn))))
@@ -556,8 +632,8 @@ int main(int argc, char **argv)
         }
     }
     if (shape && !known_shape(shape)) {
-        printf("bench_matmul: --shape %s: not one of 4096x4096, 1024x4096, 14336x4096, "
-               "4096x14336, 128256x4096, swiglu\n",
+        printf("bench_matmul: --shape %s: not NxK (k a multiple of 256, at most 65536) or "
+               "swiglu\n",
                shape);
         return 2;
     }
@@ -583,8 +659,10 @@ int main(int argc, char **argv)
     printf("# bench_matmul on %s\n", mlxn_device_name(dev));
     double bw = read_bandwidth();
     printf("\nread bandwidth (debug_read_bw, 2 GiB, median of 9): %.0f GB/s\n", bw);
-    if (!shape || strcmp(shape, "swiglu"))
+    if (!shape || strcmp(shape, "swiglu")) {
+        floor_bench(bw, quick, shape);
         decode_bench(bw, sweep, quick, only, shape);
+    }
     if (!shape || !strcmp(shape, "swiglu"))
         swiglu_bench(bw);
     if (!decode_only && !shape)

@@ -138,8 +138,9 @@ MLXN_CPU_KERNEL(embed_q4_k) { emb_run(ctx, args, MLXN_DTYPE_Q4_K); }
 MLXN_CPU_KERNEL(embed_q6_k) { emb_run(ctx, args, MLXN_DTYPE_Q6_K); }
 
 /* Read bandwidth reference of the benchmarks (CUDA twin in quant.cu):
- * args: const 16-byte words in, u32 *out, uint64 n; xor of the words,
- * written only when it equals 0x9e3779b9. */
+ * args: const 16-byte words in, u32 *out, uint64 n, u32 early (the CUDA
+ * kernel's order of loads and wait; nothing to order here); xor of the
+ * words, written only when it equals 0x9e3779b9. */
 MLXN_CPU_KERNEL(debug_read_bw)
 {
     (void)ctx;

@@ -129,10 +129,16 @@ MLXN_KERNEL(embed_q6_k)(const uint8_t *table, const int32_t *ids, float *out, ml
 
 /* Read bandwidth reference for the benchmarks: xor of n 16-byte words,
  * written only when it equals a value random data will not produce (so
- * the loads cannot be dropped). */
-MLXN_KERNEL(debug_read_bw)(const uint4 *in, uint32_t *out, uint64_t n)
+ * the loads cannot be dropped). early = 0: the loads after
+ * griddepcontrol.wait, as a kernel that reads its predecessor's output;
+ * early = 1: all loads before it (only the write waits), so a chain of
+ * these overlaps its kernels' starts and ends. */
+MLXN_KERNEL(debug_read_bw)(const uint4 *in, uint32_t *out, uint64_t n, uint32_t early)
 {
-    MLXN_PDL_ENTER();
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    if (!early)
+        asm volatile("griddepcontrol.wait;" ::: "memory");
+    MLXN_TL_MARK(1);
     uint64_t stride = (uint64_t)gridDim.x * blockDim.x, i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
     uint32_t acc = 0;
     for (; i + 3 * stride < n; i += 4 * stride) {
@@ -145,6 +151,8 @@ MLXN_KERNEL(debug_read_bw)(const uint4 *in, uint32_t *out, uint64_t n)
         uint4 a = __ldcs(in + i);
         acc ^= a.x ^ a.y ^ a.z ^ a.w;
     }
+    if (early)
+        asm volatile("griddepcontrol.wait;" ::: "memory");
     if (acc == 0x9e3779b9u)
         out[0] = acc;
 }
