@@ -541,8 +541,9 @@ typedef struct mlxn_synthetic_params {
 } mlxn_synthetic_params;
 
 /* Presets: "llama3-8b" (32 layers, 4096 wide, 14336 FFN, 32/8 heads,
- * vocab 128256, Q4_0) and "small" (8 layers, 512 wide, 1536 FFN, 8/4 heads,
- * vocab 8192, Q4_0). Returns MLXN_ERR_NOT_FOUND for other names. */
+ * vocab 128256, Q4_0), "llama2-7b" (32 layers, 4096 wide, 11008 FFN, 32/32
+ * heads, vocab 32000, Q4_0) and "small" (8 layers, 512 wide, 1536 FFN, 8/4
+ * heads, vocab 8192, Q4_0). Returns MLXN_ERR_NOT_FOUND for other names. */
 mlxn_status mlxn_synthetic_preset(const char *name, mlxn_synthetic_params *out);
 mlxn_status mlxn_model_create_synthetic(const mlxn_synthetic_params *sp,
                                         const mlxn_model_params *p,

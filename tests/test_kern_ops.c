@@ -234,9 +234,10 @@ TEST(matvec_x8_q4_k_choice)
 }
 
 /* GGUF Q6_K and Q8_0 weights at m = 1 take the copy-engine int8 kernels
- * only where their chunks are whole 16-byte units (k a multiple of 2048;
- * Q8_0: 256) and W is immutable; the f32 kernels otherwise, and with
- * matvec_exact. */
+ * where W is immutable: _tma where rows start on 16-byte boundaries (k a
+ * multiple of 2048; Q8_0: 256), _tma_odd where they do not (k = 2304 for
+ * Q6_K, 288 for Q8_0: rows of 1890 and 306 bytes); the f32 kernels for a
+ * mutable W, and with matvec_exact. */
 TEST(matvec_x8_q6_k_q8_0_choice)
 {
     static const struct {
@@ -268,15 +269,17 @@ TEST(matvec_x8_q6_k_q8_0_choice)
             REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xk, &imm, &imm, out));
             REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
             const unsigned x8 = exact ? 0u : 1u;
-            char name[4][40];
+            char name[5][40];
             snprintf(name[0], sizeof name[0], "matvec_x8_tma_%s", fmts[f].fmt);
             snprintf(name[1], sizeof name[1], "matvec_%s", fmts[f].fmt);
             snprintf(name[2], sizeof name[2], "matvec_swiglu_x8_tma_%s", fmts[f].fmt);
             snprintf(name[3], sizeof name[3], "matvec_swiglu_%s", fmts[f].fmt);
+            snprintf(name[4], sizeof name[4], "matvec_x8_tma_odd_%s", fmts[f].fmt);
             CHECK(mlxn_device_kernel_dispatches(dev, name[0]) == x8);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - x8);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - 2u * x8);
             CHECK(mlxn_device_kernel_dispatches(dev, name[2]) == x8);
             CHECK(mlxn_device_kernel_dispatches(dev, name[3]) == 1u - x8);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[4]) == x8);
             mlxn_encoder_destroy(enc);
             mlxn_buffer *all[] = {wk, wo, xk, xo, out};
             for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)

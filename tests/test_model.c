@@ -250,6 +250,30 @@ TEST(synthetic_model_runs_and_is_deterministic)
     CHECK(mlxn_synthetic_preset("no-such-model", &sp) == MLXN_ERR_NOT_FOUND);
 }
 
+/* The llama2-7b shape (multi-head attention, a feed-forward width of
+ * 11008) with one layer of GGUF Q6_K weights: the down projection's rows
+ * (11008 / 256 blocks of 210 bytes) start off 16-byte boundaries. */
+TEST(synthetic_llama2_shape_runs)
+{
+    mlxn_device *dev = test_device();
+    mlxn_synthetic_params sp;
+    REQUIRE_OK(mlxn_synthetic_preset("llama2-7b", &sp));
+    CHECK(sp.config.n_ff == 11008 && sp.config.n_head_kv == sp.config.n_head &&
+          sp.config.n_embd == 4096 && sp.config.n_vocab == 32000);
+    sp.config.n_layer = 1;
+    sp.config.n_vocab = 512;
+    sp.weight_dtype = MLXN_DTYPE_Q6_K;
+    mlxn_model_params p = mlxn_model_params_default();
+    p.device = dev;
+    p.n_ctx = 16;
+    mlxn_model *m = NULL;
+    REQUIRE_OK(mlxn_model_create_synthetic(&sp, &p, &m));
+    collected a, b;
+    CHECK(!greedy(m, 4, &a) && a.n == 4);
+    CHECK(!greedy(m, 4, &b) && b.n == 4 && !memcmp(a.ids, b.ids, sizeof(int32_t) * 4));
+    mlxn_model_destroy(m);
+}
+
 TEST(bad_model_files_fail_cleanly)
 {
     mlxn_device *dev = test_device();

@@ -1,7 +1,7 @@
 /*
  * matvec_x8.c: CPU twins of matvec_x8_<f> and matvec_swiglu_x8_<f> for f =
- * mlx4, mlx8, q4_k, q6_k and q8_0 (and of their _early and _tma forms, which
- * differ only in when and how CUDA loads W): one f32 row x rounded to 8
+ * mlx4, mlx8, q4_k, q6_k and q8_0 (and of their _early, _tma and _tma_odd
+ * forms, which differ only in when and how CUDA loads W): one f32 row x rounded to 8
  * bits per block of 32 values (the rule and helpers of
  * kernels/params/matmul.h, so the codes equal the GPU's; with MLXN_MM_NORM
  * x is RMS-normalised first), exact integer dot products per block with
@@ -254,9 +254,9 @@ static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int fmt)
     x8_run(ctx, &j);
 }
 
-/* The _early and _tma kernels load W before waiting for the previous
- * kernel on CUDA (into registers, or by the copy engine into shared
- * memory); on the CPU they are the same. */
+/* The _early and _tma (_tma_odd) kernels load W before waiting for the
+ * previous kernel on CUDA (into registers, or by the copy engine into
+ * shared memory); on the CPU they are the same. */
 MLXN_CPU_KERNEL(matvec_x8_mlx4) { run_args(ctx, args, 1, 0); }
 MLXN_CPU_KERNEL(matvec_x8_early_mlx4) { run_args(ctx, args, 1, 0); }
 MLXN_CPU_KERNEL(matvec_x8_tma_mlx4) { run_args(ctx, args, 1, 0); }
@@ -273,3 +273,7 @@ MLXN_CPU_KERNEL(matvec_x8_tma_q6_k) { run_args(ctx, args, 1, 2); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q6_k) { run_args(ctx, args, 2, 2); }
 MLXN_CPU_KERNEL(matvec_x8_tma_q8_0) { run_args(ctx, args, 1, 3); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q8_0) { run_args(ctx, args, 2, 3); }
+MLXN_CPU_KERNEL(matvec_x8_tma_odd_q6_k) { run_args(ctx, args, 1, 2); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_odd_q6_k) { run_args(ctx, args, 2, 2); }
+MLXN_CPU_KERNEL(matvec_x8_tma_odd_q8_0) { run_args(ctx, args, 1, 3); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_odd_q8_0) { run_args(ctx, args, 2, 3); }

@@ -26,7 +26,7 @@
  * a multiple of 8 group_size and 16-byte aligned codes, scales and
  * biases (every chunk's scales are then whole 16-byte units). */
 #define X8T_WORDS MLXN_X8T_WORDS
-#define X8T_SLOT_BYTES(nw) MLXN_X8T_SLOT_BYTES(nw, F == X8_Q6K)
+#define X8T_SLOT_BYTES(nw) MLXN_X8T_SLOT_BYTES(nw, F == X8_Q6K, ODD)
 
 __device__ __forceinline__ uint32_t x8t_smem(const void *p)
 {
@@ -87,21 +87,58 @@ __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_
 /* Elements of a row per chunk: those of X8T_WORDS words of 32, or of
  * X8T_WORDS / 2 Q8_0 blocks (whose 34 bytes per 32 elements would not
  * fit the slots otherwise). */
-template <int F> __device__ __forceinline__ uint32_t x8t_chunk_elems()
+template <int F> __device__ __forceinline__ constexpr uint32_t x8t_chunk_elems()
 {
     return F == X8_Q80 || F == X8_MLX8 ? 16 * X8T_WORDS : 32 * X8T_WORDS;
 }
 
-/* Lane 0: the copy of chunk c of NW weights of GGUF blocks of BB bytes and
- * BE elements (Q4_K 144 / 256, Q6_K 210 / 256, Q8_0 34 / 32) into a slot:
- * x8t_chunk_elems / BE blocks of a row, one copy per weight, weight v at
- * byte x8t_chunk_elems / BE BB v of the slot. */
-template <int NW, int F, uint32_t BB, uint32_t BE>
+/* GGUF blocks: bytes and elements of a block of format F (Q4_K 144 / 256,
+ * Q6_K 210 / 256, Q8_0 34 / 32), and the bytes of a slot that one weight's
+ * chunk takes: its x8t_chunk_elems / elements blocks, and for ODD (rows
+ * that need not start on 16-byte boundaries, x8t_issue_k) 16 more. */
+template <int F> __device__ __forceinline__ constexpr uint32_t x8t_bb()
+{
+    return F == X8_Q4K ? 144u : F == X8_Q6K ? 210u : 34u;
+}
+template <int F> __device__ __forceinline__ constexpr uint32_t x8t_be()
+{
+    return F == X8_Q80 ? 32u : 256u;
+}
+template <int F, bool ODD> __device__ __forceinline__ constexpr uint32_t x8t_wstride()
+{
+    return x8t_chunk_elems<F>() / x8t_be<F>() * x8t_bb<F>() + (ODD ? 16u : 0u);
+}
+
+/* Where a GGUF chunk starts within its copy: for ODD, the 16-byte offset
+ * of row `row` (W is 16-byte aligned and a chunk's blocks span a multiple
+ * of 16 bytes, so every chunk of a row has its row's offset); 0 for rows
+ * of whole 16-byte units (Q4_K always; Q6_K with k a multiple of 2048,
+ * Q8_0 with k a multiple of 256: the kernels without ODD). */
+template <int F, bool ODD>
+__device__ __forceinline__ uint32_t x8t_row_off(uint32_t row, const mlxn_matmul_params &p)
+{
+    return ODD ? (uint32_t)((uint64_t)row * p.row_bytes) & 15u : 0u;
+}
+
+/* Lane 0: the copy of chunk c of NW weights of GGUF blocks (format F) into
+ * a slot: x8t_chunk_elems / x8t_be blocks of a row, one copy per weight,
+ * weight v at byte x8t_wstride v of the slot. The copy engine moves whole
+ * 16-byte units from 16-byte aligned addresses, so for ODD a chunk whose
+ * row starts off a boundary (Q6_K, Q8_0: 210 or 34 bytes a block) is
+ * copied from the boundary before it (up to 14 bytes of the previous
+ * row) to the one after its end (up to 14 bytes of the next row, or of
+ * the padding every device buffer has up to 16 bytes) and found at
+ * x8t_row_off in the slot. */
+template <int NW, int F, bool ODD>
 __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x8_w *wt,
                                             x8_cursor c, const mlxn_matmul_params &p)
 {
-    const uint32_t nc = x8t_chunk_elems<F>() / BE, nbk = p.k / BE, b0 = c.j * nc;
-    const uint32_t bytes = BB * min(nc, nbk - b0);
+    constexpr uint32_t BB = x8t_bb<F>(), nc = x8t_chunk_elems<F>() / x8t_be<F>();
+    const uint32_t nbk = p.k / x8t_be<F>(), b0 = c.j * nc;
+    const uint32_t off = x8t_row_off<F, ODD>(c.row, p);
+    const uint32_t bytes = ODD ? (off + BB * min(nc, nbk - b0) + 15u) & ~15u
+                               : BB * min(nc, nbk - b0);
+    const uint64_t src = (uint64_t)c.row * p.row_bytes + BB * b0 - off;
     uint64_t pol;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
@@ -109,21 +146,16 @@ __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x
                  : "memory");
 #pragma unroll
     for (int v = 0; v < NW; v++)
-        x8t_copy(slot + nc * BB * v,
-                 (const uint8_t *)wt[v].w + (uint64_t)c.row * p.row_bytes + BB * b0, bytes, bar,
+        x8t_copy(slot + x8t_wstride<F, ODD>() * v, (const uint8_t *)wt[v].w + src, bytes, bar,
                  pol);
 }
 
-template <int NW, int F>
+template <int NW, int F, bool ODD>
 __device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w *wt,
                                          x8_cursor c, const mlxn_matmul_params &p)
 {
-    if (F == X8_Q4K)
-        x8t_issue_k<NW, F, 144, 256>(slot, bar, wt, c, p);
-    else if (F == X8_Q6K)
-        x8t_issue_k<NW, F, 210, 256>(slot, bar, wt, c, p);
-    else if (F == X8_Q80)
-        x8t_issue_k<NW, F, 34, 32>(slot, bar, wt, c, p);
+    if (F == X8_Q4K || F == X8_Q6K || F == X8_Q80)
+        x8t_issue_k<NW, F, ODD>(slot, bar, wt, c, p);
     else if (F == X8_MLX8)
         x8t_issue<NW, 16>(slot, bar, wt, c, p);
     else
@@ -197,14 +229,18 @@ __device__ __forceinline__ void x8q6_add_unit(float acc[NW], const unsigned char
 }
 
 /* acc plus two GGUF Q8_0 blocks (w = d q, q signed bytes: 34 bytes each,
- * 2-byte aligned) of each of NW weights, x's blocks 2 b and 2 b + 1. */
-template <int NW>
+ * 2-byte aligned) of each of NW weights, x's blocks 2 b and 2 b + 1 (for
+ * ODD only the first where 2 b + 1 is the row's nbk-th block: an odd
+ * count; without ODD k is a multiple of 256). */
+template <int NW, bool ODD>
 __device__ __forceinline__ void x8q8_add_unit(float acc[NW], const unsigned char *const *blk,
-                                              uint32_t b, const int8_t *sq, const float *sd,
-                                              const int *si)
+                                              uint32_t b, uint32_t nbk, const int8_t *sq,
+                                              const float *sd, const int *si)
 {
 #pragma unroll
     for (int t = 0; t < 2; t++) {
+        if (ODD && t == 1 && 2 * b + 1 >= nbk)
+            break;
         const x8_xblock xq = x8_xblock_at<true>(sq, sd, si, 2 * b + t);
 #pragma unroll
         for (int v = 0; v < NW; v++) {
@@ -253,7 +289,7 @@ __device__ __forceinline__ float x8_add_word8(float acc, const uint4 &w0, const 
 
 /* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
  * then the slots' mbarriers, then x rounded (k + k / 32 * 8 bytes). */
-template <int NW, int S, int WARPS, int F>
+template <int NW, int S, int WARPS, int F, bool ODD>
 __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x8_w *wt,
                                         const float *add, float *out, const mlxn_matmul_params &p)
 {
@@ -282,7 +318,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
                           : S;
     for (int i = 0; i < E && lc.row < p.n; i++) {
         if (lane == 0)
-            x8t_fill<NW, F>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]), wt,
+            x8t_fill<NW, F, ODD>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]), wt,
                             lc, p);
         x8_advance(lc, cpr, n_warps);
     }
@@ -292,7 +328,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     auto rest = [&] {
         for (int i = E; i < S && lc.row < p.n; i++) {
             if (lane == 0)
-                x8t_fill<NW, F>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]),
+                x8t_fill<NW, F, ODD>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]),
                                 wt, lc, p);
             x8_advance(lc, cpr, n_warps);
         }
@@ -333,14 +369,14 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
 #pragma unroll
         for (int u = 0; F != X8_MLX4 && F != X8_MLX8 && u < (int)(X8T_WORDS / 128); u++) {
             const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
-            if (b >= p.k / (F == X8_Q80 ? 64 : 128))
+            if (b >= (F == X8_Q80 ? (ODD ? (nb + 1) / 2 : p.k / 64) : p.k / 128))
                 break;
             if (F == X8_Q4K) {
                 uint4 h[NW], q[NW][4];
 #pragma unroll
                 for (int v = 0; v < NW; v++) {
                     const uint4 *blk =
-                        (const uint4 *)(slot + 18 * X8T_WORDS * v + 144 * (ul >> 1));
+                        (const uint4 *)(slot + x8t_wstride<F, false>() * v + 144 * (ul >> 1));
                     h[v] = blk[0];
 #pragma unroll
                     for (int t = 0; t < 4; t++)
@@ -349,14 +385,15 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
                 x8k_add_unit<NW>(acc, h, q, b, sq, sd, si);
             } else {
                 const unsigned char *blk[NW];
+                const unsigned char *s0 = slot + x8t_row_off<F, ODD>(cc.row, p);
 #pragma unroll
                 for (int v = 0; v < NW; v++)
-                    blk[v] = F == X8_Q6K ? slot + X8T_WORDS / 8 * 210 * v + 210 * (ul >> 1)
-                                         : slot + X8T_WORDS / 2 * 34 * v + 68 * ul;
+                    blk[v] = s0 + x8t_wstride<F, ODD>() * v +
+                             (F == X8_Q6K ? 210 * (ul >> 1) : 68 * ul);
                 if (F == X8_Q6K)
                     x8q6_add_unit<NW>(acc, blk, ul & 1, b, sq, sd, si);
                 else
-                    x8q8_add_unit<NW>(acc, blk, b, sq, sd, si);
+                    x8q8_add_unit<NW, ODD>(acc, blk, b, nb, sq, sd, si);
             }
         }
 #pragma unroll
@@ -374,7 +411,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
         __syncwarp();
         if (lane == 0 && lc.row < p.n) {
             asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-            x8t_fill<NW, F>(x8t_smem(slot), x8t_smem(&bars[i]), wt, lc, p);
+            x8t_fill<NW, F, ODD>(x8t_smem(slot), x8t_smem(&bars[i]), wt, lc, p);
         }
         if (lc.row < p.n)
             x8_advance(lc, cpr, n_warps);
@@ -386,23 +423,25 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
 }
 
 /* The _tma kernels' bodies: one weight (w, and for MLX the scales and
- * biases; NULL for GGUF blocks) or the SwiGLU pair; F: the format. */
-template <int F>
+ * biases; NULL for GGUF blocks) or the SwiGLU pair; F: the format; ODD:
+ * GGUF rows that need not start on 16-byte boundaries (the _tma_odd
+ * kernels). */
+template <int F, bool ODD = false>
 __device__ __forceinline__ void x8t_one(const float *x, const x8_w &w, const float *add,
                                         float *out, const float *nw, const mlxn_matmul_params &p)
 {
     const x8_w wt[1] = {w};
     MLXN_TL_BEGIN();
-    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F>(x, nw, wt, add, out, p);
+    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F, ODD>(x, nw, wt, add, out, p);
     MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
-template <int F>
+template <int F, bool ODD = false>
 __device__ __forceinline__ void x8t_two(const float *x, const x8_w (&wt)[2], float *out,
                                         const float *nw, const mlxn_matmul_params &p)
 {
     MLXN_TL_BEGIN();
-    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F>(x, nw, wt, 0, out, p);
+    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F, ODD>(x, nw, wt, 0, out, p);
     MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
@@ -473,4 +512,33 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(co
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
     x8t_two<X8_Q80>(x, wt, out, nw, p);
+}
+
+/* args: as matvec_x8_tma_q6_k, for rows that do not start on 16-byte
+ * boundaries (k not a multiple of 2048: Llama-2's 11008, Qwen2.5's 3584
+ * and 18944) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_odd_q6_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_one<X8_Q6K, true>(x, {w, 0, 0}, add, out, nw, p);
+}
+
+/* args: as matvec_swiglu_x8_tma_q6_k (as matvec_x8_tma_odd_q6_k) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_Q6K, true>(x, wt, out, nw, p);
+}
+
+/* args: as matvec_x8_tma_q8_0, for rows that do not start on 16-byte
+ * boundaries (k not a multiple of 256; an odd count of blocks too) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_odd_q8_0, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_one<X8_Q80, true>(x, {w, 0, 0}, add, out, nw, p);
+}
+
+/* args: as matvec_swiglu_x8_tma_q8_0 (as matvec_x8_tma_odd_q8_0) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_Q80, true>(x, wt, out, nw, p);
 }

@@ -135,14 +135,17 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
 #endif
 /* A slot holds a chunk of X8T_WORDS words' elements of nw weights: MLX
  * 4-bit codes, scales and biases (20 bytes per word; GGUF Q4_K: 18 bytes,
- * X8T_WORDS / 8 blocks of 144) or, q6k, X8T_WORDS / 8 GGUF Q6_K blocks of
- * 210 bytes each. */
-#define MLXN_X8T_SLOT_BYTES(nw, q6k)                                               \
-    ((nw) * ((q6k) ? MLXN_X8T_WORDS / 8u * 210u : 20u * MLXN_X8T_WORDS))
+ * X8T_WORDS / 8 blocks of 144; Q8_0: X8T_WORDS / 2 blocks of 34) or, q6k,
+ * X8T_WORDS / 8 GGUF Q6_K blocks of 210 bytes each. odd: the _tma_odd
+ * kernels (GGUF rows that do not start on 16-byte boundaries, copied from
+ * the boundary before): 16 more bytes per weight (Q8_0's slots have them
+ * already). */
+#define MLXN_X8T_SLOT_BYTES(nw, q6k, odd)                                          \
+    ((nw) * ((q6k) ? MLXN_X8T_WORDS / 8u * 210u + ((odd) ? 16u : 0u) : 20u * MLXN_X8T_WORDS))
 /* the most dynamic shared memory a block may ask for on sm_90 (227 KiB) */
 #define MLXN_X8T_MAX_SHARED (227u * 1024u)
-#define MLXN_X8T_SHARED(nw, s, k, warps, nat, q6k)                                 \
-    ((MLXN_X8T_SLOT_BYTES(nw, q6k) + 8u) * (s) * (warps) + MLXN_X8_XBYTES(k, nat))
+#define MLXN_X8T_SHARED(nw, s, k, warps, nat, q6k, odd)                            \
+    ((MLXN_X8T_SLOT_BYTES(nw, q6k, odd) + 8u) * (s) * (warps) + MLXN_X8_XBYTES(k, nat))
 
 /* The scale d of a block whose largest |x| has the f32 bits amax_bits;
  * *inv = the multiplier of x before rounding. */

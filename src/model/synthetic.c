@@ -30,6 +30,24 @@ static void llama3_8b(mlxn_model_config *c)
     c->eos_id = 128001;
 }
 
+/* Llama-2-7B: multi-head attention, a feed-forward width (11008) that is
+ * not a multiple of 2048 */
+static void llama2_7b(mlxn_model_config *c)
+{
+    c->arch = MLXN_ARCH_LLAMA;
+    c->n_vocab = 32000;
+    c->n_embd = 4096;
+    c->n_layer = 32;
+    c->n_head = 32;
+    c->n_head_kv = 32;
+    c->head_dim = 128;
+    c->n_ff = 11008;
+    c->n_ctx_train = 4096;
+    c->rope_theta = 10000.0f;
+    c->bos_id = 1;
+    c->eos_id = 2;
+}
+
 static void small(mlxn_model_config *c)
 {
     c->arch = MLXN_ARCH_LLAMA;
@@ -52,11 +70,13 @@ mlxn_status mlxn_synthetic_preset(const char *name, mlxn_synthetic_params *out)
     mlxn_model_config *c = &out->config;
     if (name && !strcmp(name, "llama3-8b"))
         llama3_8b(c);
+    else if (name && !strcmp(name, "llama2-7b"))
+        llama2_7b(c);
     else if (name && !strcmp(name, "small"))
         small(c);
     else
         return mlxn__fail(NULL, MLXN_ERR_NOT_FOUND,
-                          "unknown synthetic model '%s' (known: llama3-8b, small)",
+                          "unknown synthetic model '%s' (known: llama3-8b, llama2-7b, small)",
                           name ? name : "(null)");
     c->rms_eps = 1e-5f;
     c->n_rot = c->head_dim;

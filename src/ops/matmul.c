@@ -226,10 +226,9 @@ static int x8_tma_ok(const mlxn__mm_w *d, int nw);
 
 /* The int8-activation kernels (matvec_x8_*, kernels/cuda/matvec_x8*.cu)
  * take one row of x and 4-bit weights (MLX affine, or GGUF Q4_K blocks)
- * or, for the copy-engine kernels only (immutable W, k a multiple of 2048
- * for Q6_K and of 256 for Q8_0, so that every chunk of blocks is whole
- * 16-byte units; MLX 8-bit as x8_tma_ok says), GGUF Q6_K and Q8_0 blocks
- * and MLX 8-bit words; x and W 16-byte aligned,
+ * or, for the copy-engine kernels only (immutable W; MLX 8-bit as
+ * x8_tma_ok says), GGUF Q6_K and Q8_0 blocks and MLX 8-bit words; x and
+ * W 16-byte aligned,
  * unless the device asks for exact products. nw: the weights of the
  * product (2 for SwiGLU). */
 static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, int64_t m,
@@ -237,8 +236,7 @@ static int use_x8(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x, 
 {
     const mlxn_weight *w = d->w;
     const mlxn_dtype dt = w->w->dtype;
-    const int tma_only = w->immutable && ((dt == MLXN_DTYPE_Q6_K && d->k % 2048 == 0) ||
-                                          (dt == MLXN_DTYPE_Q8_0 && d->k % 256 == 0) ||
+    const int tma_only = w->immutable && (dt == MLXN_DTYPE_Q6_K || dt == MLXN_DTYPE_Q8_0 ||
                                           (d->mlx && d->bits == 8));
     const int fmt = (d->mlx && d->bits == 4) || dt == MLXN_DTYPE_Q4_K || tma_only;
     return m == 1 && fmt && d->k <= MLXN_X8_MAX_K && (!tma_only || x8_tma_ok(d, nw)) &&
@@ -252,15 +250,23 @@ static uint32_t x8t_warps(int nw)
     return nw == 2 ? MLXN_X8T_WARPS_SWIGLU : MLXN_X8T_WARPS;
 }
 
+/* Whether d's GGUF rows do not start on 16-byte boundaries (Q6_K with k
+ * not a multiple of 2048, Q8_0 not of 256): the _tma_odd kernels. */
+static int x8t_odd(const mlxn__mm_w *d)
+{
+    return !d->mlx && d->row_bytes % 16 != 0;
+}
+
 /* Shared memory of a _tma kernel streaming nw weights like d (the GGUF
  * formats and MLX 8-bit round x in padded element order; Q6_K slots are
- * larger). */
+ * larger, and larger again for odd rows). */
 static uint32_t x8t_shared(const mlxn__mm_w *d, int nw)
 {
     const uint32_t k = (uint32_t)d->k;
     const int nat = !d->mlx || d->bits == 8, q6k = d->w->w->dtype == MLXN_DTYPE_Q6_K;
-    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), nat, q6k)
-                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), nat, q6k);
+    const int odd = x8t_odd(d);
+    return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), nat, q6k, odd)
+                   : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), nat, q6k, odd);
 }
 
 /* Geometry of matvec_x8_*: MLXN_X8_BLOCKS_PER_SM blocks per SM (of
@@ -279,10 +285,10 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w 
     l->shared_bytes = tma_nw ? x8t_shared(d, tma_nw) : MLXN_X8_XBYTES(k, !d->mlx);
 }
 
-/* The copy engine's conditions (matvec_x8_tma.cu): every chunk's
- * codes, scales and biases are whole, 16-byte aligned units (the K
- * formats: whole blocks of rows that use_x8 found 16-byte aligned), and
- * the slots and x fit a block's shared memory. */
+/* The copy engine's conditions (matvec_x8_tma.cu): the slots and x fit a
+ * block's shared memory, and for MLX weights every chunk's codes, scales
+ * and biases are whole, 16-byte aligned units (GGUF rows are copied from
+ * the 16-byte boundary before them, whatever k). */
 static int x8_tma_ok(const mlxn__mm_w *d, int nw)
 {
     const mlxn_weight *w = d->w;
@@ -294,19 +300,20 @@ static int x8_tma_ok(const mlxn__mm_w *d, int nw)
 }
 
 /* The int8-activation kernel variants, by the suffix of their names. */
-enum { X8_PLAIN, X8_EARLY, X8_TMA };
-static const char *const X8_SUFFIX[] = {"", "_early", "_tma"};
+enum { X8_PLAIN, X8_EARLY, X8_TMA, X8_TMA_ODD };
+static const char *const X8_SUFFIX[] = {"", "_early", "_tma", "_tma_odd"};
 
 /* X8_TMA (weights streamed by the copy engine, a first chunk before the
- * wait) where it can run, else X8_EARLY (first stages loaded into
- * registers before the wait; MLX 4-bit only) when no running kernel can
- * write W (or Wu), X8_PLAIN (W read only after the wait) otherwise. */
+ * wait; X8_TMA_ODD for GGUF rows off 16-byte boundaries) where it can
+ * run, else X8_EARLY (first stages loaded into registers before the wait;
+ * MLX 4-bit only) when no running kernel can write W (or Wu), X8_PLAIN (W
+ * read only after the wait) otherwise. */
 static int x8_variant(const mlxn__mm_w *d, const mlxn__mm_w *u)
 {
     if (!d->w->immutable || (u && !u->w->immutable))
         return X8_PLAIN;
     if (x8_tma_ok(d, u ? 2 : 1) && (!u || x8_tma_ok(u, 2)))
-        return X8_TMA;
+        return x8t_odd(d) ? X8_TMA_ODD : X8_TMA;
     return d->mlx ? X8_EARLY : X8_PLAIN;
 }
 
@@ -350,7 +357,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, d, var == X8_TMA ? 1 : 0);
+        x8_geometry(enc, &l, d, var >= X8_TMA ? 1 : 0);
     } else {
         matvec_geometry(&l, &p, d, 1);
     }
@@ -379,7 +386,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__op_buf(&l, out, 0, 1);
     if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
-        x8_geometry(enc, &l, g, var == X8_TMA ? 2 : 0);
+        x8_geometry(enc, &l, g, var >= X8_TMA ? 2 : 0);
     } else {
         matvec_geometry(&l, &p, g, 2);
     }

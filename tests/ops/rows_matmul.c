@@ -314,15 +314,14 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     memset(&r, 0, sizeof r);
     char kn[48];
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
-    /* one row of x with 4-bit affine or Q4_K weights on 16-byte aligned
-     * rows: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K
-     * and Q8_0 and MLX 8-bit only in the copy-engine form: W immutable, k
-     * a multiple of 2048 (Q8_0: 256; MLX 8-bit: 8 groups), the slots in
-     * shared memory (Q6_K SwiGLU: k up to 12288) */
+    /* one row of x with 4-bit affine or Q4_K weights on a 16-byte aligned
+     * W: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K and
+     * Q8_0 (any k) and MLX 8-bit (k a multiple of 8 groups) only in the
+     * copy-engine form: W immutable, the slots in shared memory (Q6_K
+     * SwiGLU: k up to 11520) */
     const int q4k = f->dtype == MLXN_DTYPE_Q4_K;
-    const int q6k = f->dtype == MLXN_DTYPE_Q6_K && immutable && k % 2048 == 0 &&
-                    (!is_swiglu(mode) || k <= 12288);
-    const int q80 = f->dtype == MLXN_DTYPE_Q8_0 && immutable && k % 256 == 0;
+    const int q6k = f->dtype == MLXN_DTYPE_Q6_K && immutable && (!is_swiglu(mode) || k <= 11520);
+    const int q80 = f->dtype == MLXN_DTYPE_Q8_0 && immutable;
     const int mlx8 = f->dtype == MLXN_DTYPE_U32 && f->bits == 8 && immutable &&
                      k % (8 * f->group) == 0;
     const int x8 = m == 1 &&
@@ -330,9 +329,13 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
                    off % 16 == 0;
     /* immutable W: the copy-engine kernels where k is a multiple of 8
      * groups (the scales here are whole buffers, so aligned; Q4_K: any k) */
+    /* GGUF rows off 16-byte boundaries (Q6_K: k not a multiple of 2048,
+     * Q8_0: of 256): the _tma_odd kernels */
+    const int odd = (q6k && k % 2048) || (q80 && k % 256);
     const char *var = !x8                                          ? ""
                       : !immutable                                 ? "_x8"
                       : f->dtype == MLXN_DTYPE_U32 && k % (8 * f->group) ? "_x8_early"
+                      : odd                                        ? "_x8_tma_odd"
                                                                    : "_x8_tma";
     snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "", var,
              f->name);
@@ -535,10 +538,15 @@ OPTEST_ROWS(matmul)
          * chunk holds 16), more rows than the grid's warps, k = 14336; W
          * immutable: the copy-engine kernels. Q6_K (copy engine only): a
          * partial last chunk (k = 6144), k = 14336, a SwiGLU product too
-         * large for shared memory (the f32 kernel), W not immutable (the
-         * f32 kernel). Q8_0 (copy engine only): a partial last chunk (k =
-         * 2304: 72 blocks, a chunk holds 64), k = 14336, k not a multiple
-         * of 256 and W not immutable (the f32 kernel). {dtype, n, k, mode,
+         * large for shared memory (k = 14336; 11776 just over: the f32
+         * kernel), W not immutable (the f32 kernel); rows that do not
+         * start on a 16-byte boundary (k = 256, 2304: 210 and 1890 bytes,
+         * every even offset; 3584 and 11008 with a partial last chunk, the
+         * Qwen2.5-7B and Llama-2-7B sizes; SwiGLU at k = 11520, the largest
+         * that fits). Q8_0 (copy engine only): a partial last chunk (k =
+         * 2304: 72 blocks, a chunk holds 64), k = 14336, W not immutable
+         * (the f32 kernel), rows off 16-byte boundaries (k = 96, 288, 2080,
+         * 14368: 3, 9, 65, 449 blocks of 34 bytes). {dtype, n, k, mode,
          * capture, immutable} */
         static const int kq_rows[][6] = {
             {MLXN_DTYPE_Q4_K, 1031, 4352, MODE_PLAIN, 0, 0},
@@ -559,6 +567,13 @@ OPTEST_ROWS(matmul)
             {MLXN_DTYPE_Q6_K, 2500, 14336, MODE_ADD, 0, 1},
             {MLXN_DTYPE_Q6_K, 263, 14336, MODE_SWIGLU, 0, 1},
             {MLXN_DTYPE_Q6_K, 97, 4096, MODE_PLAIN, 0, 0},
+            {MLXN_DTYPE_Q6_K, 33, 256, MODE_PLAIN, 1, 1},
+            {MLXN_DTYPE_Q6_K, 1031, 2304, MODE_ADD_ALIAS, 0, 1},
+            {MLXN_DTYPE_Q6_K, 9, 2304, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q6_K, 263, 3584, MODE_NORM_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q6_K, 2500, 11008, MODE_ADD, 0, 1},
+            {MLXN_DTYPE_Q6_K, 7, 11520, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q6_K, 7, 11776, MODE_SWIGLU, 0, 1},
             {MLXN_DTYPE_Q8_0, 1031, 4096, MODE_PLAIN, 0, 1},
             {MLXN_DTYPE_Q8_0, 97, 256, MODE_ADD_ALIAS, 0, 1},
             {MLXN_DTYPE_Q8_0, 263, 4096, MODE_NORM_SWIGLU, 0, 1},
@@ -567,6 +582,10 @@ OPTEST_ROWS(matmul)
             {MLXN_DTYPE_Q8_0, 2500, 14336, MODE_ADD, 0, 1},
             {MLXN_DTYPE_Q8_0, 97, 4096, MODE_PLAIN, 0, 0},
             {MLXN_DTYPE_Q8_0, 33, 288, MODE_PLAIN, 0, 1},
+            {MLXN_DTYPE_Q8_0, 9, 96, MODE_SWIGLU, 0, 1},
+            {MLXN_DTYPE_Q8_0, 1031, 2080, MODE_NORM, 0, 1},
+            {MLXN_DTYPE_Q8_0, 263, 2080, MODE_NORM_SWIGLU, 1, 1},
+            {MLXN_DTYPE_Q8_0, 2500, 14368, MODE_ADD_ALIAS, 0, 1},
         };
         for (unsigned i = 0; i < sizeof kq_rows / sizeof kq_rows[0]; i++) {
             const int *q = kq_rows[i];

@@ -9,6 +9,7 @@
 #include "backend/cuda/cuda_modules.h"
 #include "params/timeline.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,10 @@ static mlxn_status sync_xfer(mlxn_device *dev, CUresult r, const char *what)
     return r == CUDA_SUCCESS ? MLXN_OK : MLXN__CU_FAIL(dev, r, "%s", what);
 }
 
+/* Device memory is allocated in whole 16-byte units (the bytes past the
+ * buffer's end zeroed): the copy engine moves only whole aligned units,
+ * so the int8-activation kernels may read up to the 16-byte boundary
+ * after a weight's last row (kernels/cuda/matvec_x8_tma.cu). */
 static mlxn_status cuda_mem_alloc(mlxn_device *dev, size_t bytes, unsigned flags,
                                   mlxn__mem *out)
 {
@@ -186,6 +191,9 @@ static mlxn_status cuda_mem_alloc(mlxn_device *dev, size_t bytes, unsigned flags
     CUresult r;
     out->bytes = bytes;
     out->flags = flags;
+    if (bytes > SIZE_MAX - 15)
+        return mlxn__fail(dev, MLXN_ERR_OUT_OF_MEMORY, "a buffer of %zu bytes", bytes);
+    bytes = (bytes + 15) & ~(size_t)15;
     if (flags & MLXN_BUFFER_HOST_VISIBLE) {
         void *host = NULL;
         CUdeviceptr dptr = 0;
