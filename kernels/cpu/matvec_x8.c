@@ -273,6 +273,8 @@ MLXN_CPU_KERNEL(matvec_x8_tma_q6_k) { run_args(ctx, args, 1, 2); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q6_k) { run_args(ctx, args, 2, 2); }
 MLXN_CPU_KERNEL(matvec_x8_tma_q8_0) { run_args(ctx, args, 1, 3); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_q8_0) { run_args(ctx, args, 2, 3); }
+MLXN_CPU_KERNEL(matvec_x8_tma_odd_mlx8) { run_args(ctx, args, 1, 0); }
+MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_odd_mlx8) { run_args(ctx, args, 2, 0); }
 MLXN_CPU_KERNEL(matvec_x8_tma_odd_q6_k) { run_args(ctx, args, 1, 2); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_odd_q6_k) { run_args(ctx, args, 2, 2); }
 MLXN_CPU_KERNEL(matvec_x8_tma_odd_q8_0) { run_args(ctx, args, 1, 3); }

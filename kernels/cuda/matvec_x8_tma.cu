@@ -61,14 +61,23 @@ __device__ __forceinline__ void x8t_wait(uint32_t bar, uint32_t parity)
  * activations, the KV cache and the next kernels' data stay (H200, tg128
  * q4_0 in one run: 628.4 against 612.9 without the hint, mlx4 602.5
  * against 590.7). */
-template <int NW, uint32_t E16>
+template <int NW, uint32_t E16, bool ODD>
 __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_w *wt,
                                           x8_cursor c, const mlxn_matmul_params &p)
 {
     const uint32_t nb = p.k / E16, gpr = p.k / p.group_size, wpg = p.group_size / E16;
-    const uint32_t b0 = c.j * X8T_WORDS, nw = min(X8T_WORDS, nb - b0), sb = 2 * nw / wpg;
+    const uint32_t b0 = c.j * X8T_WORDS, nw = min(X8T_WORDS, nb - b0);
+    uint32_t sb = 2 * nw / wpg;
     const bool sym = p.flags & MLXN_MM_SYMMETRIC;
-    const uint64_t g0 = (uint64_t)c.row * gpr + b0 / wpg;
+    uint64_t g0 = (uint64_t)c.row * gpr + b0 / wpg;
+    /* ODD (MLX 8-bit, k not a multiple of 8 groups): the scales and biases
+     * of a row start off 16-byte boundaries; copied from the boundary
+     * before (x8t_mlx_soff) */
+    if (ODD) {
+        const uint32_t soff = (uint32_t)(g0 * 2) & 15u;
+        sb = (soff + sb + 15u) & ~15u;
+        g0 -= soff / 2;
+    }
     const uint32_t bytes = NW * (16 * nw + (sym ? sb : 2 * sb));
     uint64_t pol;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
@@ -82,6 +91,14 @@ __device__ __forceinline__ void x8t_issue(uint32_t slot, uint32_t bar, const x8_
         if (!sym)
             x8t_copy(slot + 18 * X8T_WORDS * NW + 2 * X8T_WORDS * v, &wt[v].b[g0], sb, bar, pol);
     }
+}
+
+/* Where an ODD MLX 8-bit chunk's scales (and biases) start in its slot:
+ * the 16-byte offset of its first group's scale (x8t_issue). */
+__device__ __forceinline__ uint32_t x8t_mlx_soff(x8_cursor c, const mlxn_matmul_params &p)
+{
+    const uint32_t gpr = p.k / p.group_size, wpg = p.group_size / 16u;
+    return (uint32_t)(((uint64_t)c.row * gpr + c.j * X8T_WORDS / wpg) * 2) & 15u;
 }
 
 /* Elements of a row per chunk: those of X8T_WORDS words of 32, or of
@@ -157,9 +174,9 @@ __device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w
     if (F == X8_Q4K || F == X8_Q6K || F == X8_Q80)
         x8t_issue_k<NW, F, ODD>(slot, bar, wt, c, p);
     else if (F == X8_MLX8)
-        x8t_issue<NW, 16>(slot, bar, wt, c, p);
+        x8t_issue<NW, 16, ODD>(slot, bar, wt, c, p);
     else
-        x8t_issue<NW, 32>(slot, bar, wt, c, p);
+        x8t_issue<NW, 32, false>(slot, bar, wt, c, p);
 }
 
 /* N 32-bit words from a 2-byte aligned shared address (Q6_K blocks are
@@ -347,6 +364,8 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
         phase ^= 1u << i;
         const uint4 *cw = (const uint4 *)slot;
         const uint16_t *cs = (const uint16_t *)(slot + 16 * X8T_WORDS * NW);
+        if (ODD && F == X8_MLX8)
+            cs = (const uint16_t *)(slot + 16 * X8T_WORDS * NW + x8t_mlx_soff(cc, p));
         const uint16_t *cb = cs + X8T_WORDS * NW;
         /* MLX 8-bit: lane unit u = words 2u, 2u + 1 of the chunk (x's block
          * X8T_WORDS / 2 j + u, within one group) */
@@ -541,4 +560,18 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
     x8t_two<X8_Q80, true>(x, wt, out, nw, p);
+}
+
+/* args: as matvec_x8_tma_mlx8, for k not a multiple of 8 groups (each
+ * row's scales and biases then start off 16-byte boundaries) */
+MLXN_KERNEL_BOUNDED(matvec_x8_tma_odd_mlx8, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const uint16_t *s, const uint16_t *b, const float *add, float *out, const float *nw, mlxn_matmul_params p)
+{
+    x8t_one<X8_MLX8, true>(x, {w, s, b}, add, out, nw, p);
+}
+
+/* args: as matvec_swiglu_x8_tma_mlx8 (as matvec_x8_tma_odd_mlx8) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
+    x8t_two<X8_MLX8, true>(x, wt, out, nw, p);
 }

@@ -250,11 +250,12 @@ static uint32_t x8t_warps(int nw)
     return nw == 2 ? MLXN_X8T_WARPS_SWIGLU : MLXN_X8T_WARPS;
 }
 
-/* Whether d's GGUF rows do not start on 16-byte boundaries (Q6_K with k
- * not a multiple of 2048, Q8_0 not of 256): the _tma_odd kernels. */
+/* Whether d's rows do not start on 16-byte boundaries: GGUF rows (Q6_K
+ * with k not a multiple of 2048, Q8_0 not of 256), MLX 8-bit scales and
+ * biases (k not a multiple of 8 groups): the _tma_odd kernels. */
 static int x8t_odd(const mlxn__mm_w *d)
 {
-    return !d->mlx && d->row_bytes % 16 != 0;
+    return d->mlx ? d->k % (8 * (int64_t)d->group_size) != 0 : d->row_bytes % 16 != 0;
 }
 
 /* Shared memory of a _tma kernel streaming nw weights like d (the GGUF
@@ -286,17 +287,18 @@ static void x8_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w 
 }
 
 /* The copy engine's conditions (matvec_x8_tma.cu): the slots and x fit a
- * block's shared memory, and for MLX weights every chunk's codes, scales
- * and biases are whole, 16-byte aligned units (GGUF rows are copied from
- * the 16-byte boundary before them, whatever k). */
+ * block's shared memory, and for MLX weights the scales and biases are
+ * 16-byte aligned and, for 4-bit, k is a multiple of 8 groups (every
+ * chunk's scales whole 16-byte units); GGUF rows and MLX 8-bit scales
+ * are copied from the 16-byte boundary before them, whatever k. */
 static int x8_tma_ok(const mlxn__mm_w *d, int nw)
 {
     const mlxn_weight *w = d->w;
     if (!MLXN_X8T || x8t_shared(d, nw) > MLXN_X8T_MAX_SHARED)
         return 0;
-    return !d->mlx || (d->k % (8 * (int64_t)d->group_size) == 0 &&
-           mlxn__buffer_addr(w->scales, 0) % 16 == 0 &&
-           (!w->biases || mlxn__buffer_addr(w->biases, 0) % 16 == 0));
+    return !d->mlx || ((d->bits == 8 || d->k % (8 * (int64_t)d->group_size) == 0) &&
+                       mlxn__buffer_addr(w->scales, 0) % 16 == 0 &&
+                       (!w->biases || mlxn__buffer_addr(w->biases, 0) % 16 == 0));
 }
 
 /* The int8-activation kernel variants, by the suffix of their names. */

@@ -295,13 +295,18 @@ static void run_mm(ot_ctx *c, const optest_row *r)
     ot_result(c, NULL, ref, m * n);
 }
 
+/* A kernel name that outlives the call (rows keep pointers); a full table
+ * yields a name no kernel has, so op_table_rows_name_real_kernels fails. */
 static char *kernel_name(const char *fmt)
 {
-    static char names[64][32];
+    static char names[128][40];
+    static char full[] = "(rows_matmul.c: kernel_name table full)";
     static int used;
     for (int i = 0; i < used; i++)
         if (!strcmp(names[i], fmt))
             return names[i];
+    if (used == (int)(sizeof names / sizeof names[0]))
+        return full;
     snprintf(names[used], sizeof names[used], "%s", fmt);
     return names[used++];
 }
@@ -315,26 +320,26 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     char kn[48];
     const char *kind = m <= 8 ? "matvec" : (capture ? "matmul" : "matmul");
     /* one row of x with 4-bit affine or Q4_K weights on a 16-byte aligned
-     * W: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K and
-     * Q8_0 (any k) and MLX 8-bit (k a multiple of 8 groups) only in the
-     * copy-engine form: W immutable, the slots in shared memory (Q6_K
-     * SwiGLU: k up to 11520) */
+     * W: the int8-activation kernels (src/ops/matmul.c use_x8); Q6_K,
+     * Q8_0 and MLX 8-bit (any k) only in the copy-engine form: W
+     * immutable, the slots in shared memory (Q6_K SwiGLU: k up to 11520) */
     const int q4k = f->dtype == MLXN_DTYPE_Q4_K;
     const int q6k = f->dtype == MLXN_DTYPE_Q6_K && immutable && (!is_swiglu(mode) || k <= 11520);
     const int q80 = f->dtype == MLXN_DTYPE_Q8_0 && immutable;
-    const int mlx8 = f->dtype == MLXN_DTYPE_U32 && f->bits == 8 && immutable &&
-                     k % (8 * f->group) == 0;
+    const int mlx8 = f->dtype == MLXN_DTYPE_U32 && f->bits == 8 && immutable;
     const int x8 = m == 1 &&
                    ((f->dtype == MLXN_DTYPE_U32 && f->bits == 4) || q4k || q6k || q80 || mlx8) &&
                    off % 16 == 0;
-    /* immutable W: the copy-engine kernels where k is a multiple of 8
-     * groups (the scales here are whole buffers, so aligned; Q4_K: any k) */
-    /* GGUF rows off 16-byte boundaries (Q6_K: k not a multiple of 2048,
-     * Q8_0: of 256): the _tma_odd kernels */
-    const int odd = (q6k && k % 2048) || (q80 && k % 256);
+    /* immutable W: the copy-engine kernels (the scales here are whole
+     * buffers, so aligned), except MLX 4-bit with k not a multiple of 8
+     * groups (the _early register kernels); rows off 16-byte boundaries
+     * (Q6_K: k not a multiple of 2048, Q8_0: of 256; MLX 8-bit scales: of
+     * 8 groups): the _tma_odd kernels */
+    const int odd = (q6k && k % 2048) || (q80 && k % 256) || (mlx8 && k % (8 * f->group));
     const char *var = !x8                                          ? ""
                       : !immutable                                 ? "_x8"
-                      : f->dtype == MLXN_DTYPE_U32 && k % (8 * f->group) ? "_x8_early"
+                      : f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && k % (8 * f->group)
+                          ? "_x8_early"
                       : odd                                        ? "_x8_tma_odd"
                                                                    : "_x8_tma";
     snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "", var,
@@ -593,13 +598,16 @@ OPTEST_ROWS(matmul)
                 add_mm_row_w(fi, 1, q[1], q[2], q[3], q[4], 0, q[5]);
         }
         /* MLX 8-bit at m = 1 (copy engine only): one partial chunk (k =
-         * 1024; chunks of 2048), a partial last one (2560), k = 14336, k
-         * not a multiple of 8 groups (the f32 kernel). {n, k, mode,
-         * capture} with W immutable */
+         * 1024; chunks of 2048), a partial last one (2560), k = 14336;
+         * scales off 16-byte boundaries (k not a multiple of 8 groups: 4160,
+         * 192, 8896, and 11008 at group size 64, Llama-2's width). {n, k,
+         * mode, capture} with W immutable */
         static const int mlx8_rows[][4] = {
             {1031, 4096, MODE_PLAIN, 0}, {97, 4096, MODE_ADD_ALIAS, 0},
             {263, 4096, MODE_NORM_SWIGLU, 0}, {9, 1024, MODE_SWIGLU, 0},
             {33, 2560, MODE_NORM, 1}, {2500, 14336, MODE_ADD, 0}, {97, 4160, MODE_PLAIN, 0},
+            {9, 192, MODE_SWIGLU, 0}, {1031, 8896, MODE_NORM, 1},
+            {263, 4160, MODE_NORM_SWIGLU, 0}, {2500, 11008, MODE_ADD_ALIAS, 0},
         };
         for (unsigned i = 0; f->dtype == MLXN_DTYPE_U32 && f->bits == 8 &&
                              i < sizeof mlx8_rows / sizeof mlx8_rows[0];
