@@ -387,8 +387,8 @@ static void floor_bench(double bw, int quick, const char *shape)
     printf("\n### Stream floor: a read of each shape's Q4_0 / MLX 4-bit bytes "
            "(debug_read_bw, %d blocks of 256, chained as the products)\n\n",
            8 * info.multiprocessors);
-    printf("| n x k | MB read | copies | us after wait | %% of read bw | us before | %% of read bw |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("| n x k | MB read | copies | us after wait | %% of read bw | us before | "
+           "%% of read bw |\n|---|---|---|---|---|---|---|\n");
     for (int si = 0; si < n_shapes; si++) {
         char sn[32];
         if ((quick && si != 2) || (shape && strcmp(shape, shape_name(si, sn))))

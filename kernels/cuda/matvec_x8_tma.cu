@@ -22,9 +22,11 @@
  * E = 1 and the rest after the first round of x 604.6 / 588.5, after the
  * last round 610.6 / 587.7). Lane l takes
  * the words l, l + 32, ... of a chunk: the words and order of sums of
- * x8_run, so the results equal the register kernels' bit for bit. Needs k
- * a multiple of 8 group_size and 16-byte aligned codes, scales and
- * biases (every chunk's scales are then whole 16-byte units). */
+ * x8_run, so the results equal the register kernels' bit for bit. Needs
+ * 16-byte aligned codes, scales and biases and, for MLX 4-bit, k a
+ * multiple of 8 group_size (every chunk's scales are then whole 16-byte
+ * units); the _tma_odd kernels (ODD) take GGUF rows and MLX 8-bit scales
+ * that start off 16-byte boundaries. */
 #define X8T_WORDS MLXN_X8T_WORDS
 #define X8T_SLOT_BYTES(nw) MLXN_X8T_SLOT_BYTES(nw, F == X8_Q6K, ODD)
 
@@ -131,7 +133,7 @@ template <int F, bool ODD> __device__ __forceinline__ constexpr uint32_t x8t_wst
  * of 16 bytes, so every chunk of a row has its row's offset); 0 for rows
  * of whole 16-byte units (Q4_K always; Q6_K with k a multiple of 2048,
  * Q8_0 with k a multiple of 256: the kernels without ODD). */
-template <int F, bool ODD>
+template <bool ODD>
 __device__ __forceinline__ uint32_t x8t_row_off(uint32_t row, const mlxn_matmul_params &p)
 {
     return ODD ? (uint32_t)((uint64_t)row * p.row_bytes) & 15u : 0u;
@@ -152,7 +154,7 @@ __device__ __forceinline__ void x8t_issue_k(uint32_t slot, uint32_t bar, const x
 {
     constexpr uint32_t BB = x8t_bb<F>(), nc = x8t_chunk_elems<F>() / x8t_be<F>();
     const uint32_t nbk = p.k / x8t_be<F>(), b0 = c.j * nc;
-    const uint32_t off = x8t_row_off<F, ODD>(c.row, p);
+    const uint32_t off = x8t_row_off<ODD>(c.row, p);
     const uint32_t bytes = ODD ? (off + BB * min(nc, nbk - b0) + 15u) & ~15u
                                : BB * min(nc, nbk - b0);
     const uint64_t src = (uint64_t)c.row * p.row_bytes + BB * b0 - off;
@@ -335,8 +337,8 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
                           : S;
     for (int i = 0; i < E && lc.row < p.n; i++) {
         if (lane == 0)
-            x8t_fill<NW, F, ODD>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]), wt,
-                            lc, p);
+            x8t_fill<NW, F, ODD>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]),
+                                 wt, lc, p);
         x8_advance(lc, cpr, n_warps);
     }
     asm volatile("griddepcontrol.wait;" ::: "memory");
@@ -345,8 +347,8 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     auto rest = [&] {
         for (int i = E; i < S && lc.row < p.n; i++) {
             if (lane == 0)
-                x8t_fill<NW, F, ODD>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i), x8t_smem(&bars[i]),
-                                wt, lc, p);
+                x8t_fill<NW, F, ODD>(x8t_smem(slots + X8T_SLOT_BYTES(NW) * i),
+                                     x8t_smem(&bars[i]), wt, lc, p);
             x8_advance(lc, cpr, n_warps);
         }
     };
@@ -404,7 +406,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
                 x8k_add_unit<NW>(acc, h, q, b, sq, sd, si);
             } else {
                 const unsigned char *blk[NW];
-                const unsigned char *s0 = slot + x8t_row_off<F, ODD>(cc.row, p);
+                const unsigned char *s0 = slot + x8t_row_off<ODD>(cc.row, p);
 #pragma unroll
                 for (int v = 0; v < NW; v++)
                     blk[v] = s0 + x8t_wstride<F, ODD>() * v +

@@ -137,9 +137,9 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
  * 4-bit codes, scales and biases (20 bytes per word; GGUF Q4_K: 18 bytes,
  * X8T_WORDS / 8 blocks of 144; Q8_0: X8T_WORDS / 2 blocks of 34) or, q6k,
  * X8T_WORDS / 8 GGUF Q6_K blocks of 210 bytes each. odd: the _tma_odd
- * kernels (GGUF rows that do not start on 16-byte boundaries, copied from
- * the boundary before): 16 more bytes per weight (Q8_0's slots have them
- * already). */
+ * kernels (rows that do not start on 16-byte boundaries, copied from the
+ * boundary before): 16 more bytes per Q6_K weight (the Q8_0 and MLX 8-bit
+ * slots have room already). */
 #define MLXN_X8T_SLOT_BYTES(nw, q6k, odd)                                          \
     ((nw) * ((q6k) ? MLXN_X8T_WORDS / 8u * 210u + ((odd) ? 16u : 0u) : 20u * MLXN_X8T_WORDS))
 /* the most dynamic shared memory a block may ask for on sm_90 (227 KiB) */
