@@ -29,7 +29,7 @@ static mlxn_device *device_exact(int exact)
     return mlxn_device_create(&p, &dev) == MLXN_OK ? dev : NULL;
 }
 
-/* A (rows, cols) weight of a GGUF format, zeroed. */
+/* A (rows, cols) weight of a GGUF or dense format, zeroed. */
 static mlxn_buffer *zero_weight(mlxn_device *dev, mlxn_dtype dt, int64_t rows, int64_t cols)
 {
     mlxn_buffer *t = tensor(dev, dt, 2, rows, cols, 0);
@@ -231,6 +231,55 @@ TEST(matvec_x8_q4_k_choice)
             mlxn_buffer_destroy(all[i]);
         mlxn_device_destroy(dev);
     }
+}
+
+/* bf16 and f16 weights at m = 1 take the dense copy-engine kernels where
+ * W is immutable and k a multiple of 32 (k = 4096, and the SwiGLU pair);
+ * the f32 kernels for a mutable W, k = 100, and with matvec_exact. */
+TEST(matvec_dense_tma_choice)
+{
+    static const struct {
+        mlxn_dtype dt;
+        const char *fmt;
+    } fmts[2] = {{MLXN_DTYPE_BF16, "bf16"}, {MLXN_DTYPE_F16, "f16"}};
+    for (int f = 0; f < 2; f++)
+        for (int exact = 0; exact < 2; exact++) {
+            mlxn_device *dev = device_exact(exact);
+            if (!dev)
+                SKIP("no device for this backend");
+            mlxn_buffer *wk = zero_weight(dev, fmts[f].dt, 16, 4096);
+            mlxn_buffer *wo = zero_weight(dev, fmts[f].dt, 16, 100);
+            mlxn_buffer *xk = tensor(dev, MLXN_DTYPE_F32, 2, 1, 4096, 0);
+            mlxn_buffer *xo = tensor(dev, MLXN_DTYPE_F32, 2, 1, 100, 0);
+            mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+            CHECK(wk && wo && xk && xo && out);
+            if (!wk || !wo || !xk || !xo || !out)
+                return;
+            mlxn_weight imm = {wk, NULL, NULL, 0, 0, 1}, mut = {wk, NULL, NULL, 0, 0, 0};
+            mlxn_weight odd = {wo, NULL, NULL, 0, 0, 1};
+            mlxn_encoder *enc = NULL;
+            REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+            REQUIRE_OK(mlxn_op_matmul(enc, xk, &imm, NULL, out));
+            REQUIRE_OK(mlxn_op_matmul(enc, xk, &mut, NULL, out));
+            REQUIRE_OK(mlxn_op_matmul(enc, xo, &odd, NULL, out));
+            REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xk, &imm, &imm, out));
+            REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+            const unsigned tma = exact ? 0u : 1u;
+            char name[4][40];
+            snprintf(name[0], sizeof name[0], "matvec_tma_%s", fmts[f].fmt);
+            snprintf(name[1], sizeof name[1], "matvec_%s", fmts[f].fmt);
+            snprintf(name[2], sizeof name[2], "matvec_swiglu_tma_%s", fmts[f].fmt);
+            snprintf(name[3], sizeof name[3], "matvec_swiglu_%s", fmts[f].fmt);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[0]) == tma);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - tma);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[2]) == tma);
+            CHECK(mlxn_device_kernel_dispatches(dev, name[3]) == 1u - tma);
+            mlxn_encoder_destroy(enc);
+            mlxn_buffer *all[] = {wk, wo, xk, xo, out};
+            for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+                mlxn_buffer_destroy(all[i]);
+            mlxn_device_destroy(dev);
+        }
 }
 
 /* GGUF Q6_K and Q8_0 weights at m = 1 take the copy-engine int8 kernels

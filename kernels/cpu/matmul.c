@@ -252,6 +252,12 @@ MLXN_CPU_KERNEL(matvec_mlx) { mm_plain_mlx(ctx, args); }
 MLXN_CPU_KERNEL(matvec_swiglu_f32) { mm_swiglu(ctx, args, F32); }
 MLXN_CPU_KERNEL(matvec_swiglu_f16) { mm_swiglu(ctx, args, F16); }
 MLXN_CPU_KERNEL(matvec_swiglu_bf16) { mm_swiglu(ctx, args, BF16); }
+/* The dense _tma kernels copy W into shared memory on CUDA; on the CPU
+ * they are the kernels above. */
+MLXN_CPU_KERNEL(matvec_tma_f16) { mm_plain(ctx, args, F16); }
+MLXN_CPU_KERNEL(matvec_tma_bf16) { mm_plain(ctx, args, BF16); }
+MLXN_CPU_KERNEL(matvec_swiglu_tma_f16) { mm_swiglu(ctx, args, F16); }
+MLXN_CPU_KERNEL(matvec_swiglu_tma_bf16) { mm_swiglu(ctx, args, BF16); }
 MLXN_CPU_KERNEL(matvec_swiglu_q4_0) { mm_swiglu(ctx, args, Q4_0); }
 MLXN_CPU_KERNEL(matvec_swiglu_q8_0) { mm_swiglu(ctx, args, Q8_0); }
 MLXN_CPU_KERNEL(matvec_swiglu_q4_k) { mm_swiglu(ctx, args, Q4_K); }

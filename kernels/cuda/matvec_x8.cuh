@@ -385,7 +385,7 @@ __device__ __forceinline__ void x8_consume(const x8k_stage<U, NW> &st, x8_cursor
  * MLX 8-bit words (the copy-engine kernels only). Units (x8_fmt, for
  * x8_run): a lane's share of a row per load (a 16-byte word of 32
  * elements; half a Q4_K block). */
-enum { X8_MLX4, X8_Q4K, X8_Q6K, X8_Q80, X8_MLX8 };
+enum { X8_MLX4, X8_Q4K, X8_Q6K, X8_Q80, X8_MLX8, X8_BF16, X8_F16 };
 template <int F, int U, int NW> struct x8_fmt {
     typedef x8_stage<U, NW> stage;
     static __device__ __forceinline__ uint32_t unit_elems() { return 32; }

@@ -2,7 +2,9 @@
  * matvec_x8_tma.cu: the int8-activation kernels whose weights the copy
  * engine (cp.async.bulk) moves into shared memory, for weights no running
  * kernel writes: MLX 4- and 8-bit, GGUF Q4_K, Q6_K and Q8_0 (the register
- * kernels are in matvec_x8.cu, the shared parts in matvec_x8.cuh).
+ * kernels are in matvec_x8.cu, the shared parts in matvec_x8.cuh); and
+ * the same loop for dense bf16 / f16 weights with x kept in f32
+ * (matvec_tma_bf16, _f16).
  */
 #include "matvec_x8.cuh"
 
@@ -108,7 +110,15 @@ __device__ __forceinline__ uint32_t x8t_mlx_soff(x8_cursor c, const mlxn_matmul_
  * fit the slots otherwise). */
 template <int F> __device__ __forceinline__ constexpr uint32_t x8t_chunk_elems()
 {
-    return F == X8_Q80 || F == X8_MLX8 ? 16 * X8T_WORDS : 32 * X8T_WORDS;
+    return F == X8_BF16 || F == X8_F16      ? 8 * X8T_WORDS
+           : F == X8_Q80 || F == X8_MLX8 ? 16 * X8T_WORDS
+                                         : 32 * X8T_WORDS;
+}
+
+/* Dense 16-bit weights (the _tma_bf16 / _tma_f16 kernels): x stays f32. */
+template <int F> __device__ __forceinline__ constexpr bool x8t_dense()
+{
+    return F == X8_BF16 || F == X8_F16;
 }
 
 /* GGUF blocks: bytes and elements of a block of format F (Q4_K 144 / 256,
@@ -117,11 +127,11 @@ template <int F> __device__ __forceinline__ constexpr uint32_t x8t_chunk_elems()
  * that need not start on 16-byte boundaries, x8t_issue_k) 16 more. */
 template <int F> __device__ __forceinline__ constexpr uint32_t x8t_bb()
 {
-    return F == X8_Q4K ? 144u : F == X8_Q6K ? 210u : 34u;
+    return F == X8_Q4K ? 144u : F == X8_Q6K ? 210u : x8t_dense<F>() ? 16u : 34u;
 }
 template <int F> __device__ __forceinline__ constexpr uint32_t x8t_be()
 {
-    return F == X8_Q80 ? 32u : 256u;
+    return F == X8_Q80 ? 32u : x8t_dense<F>() ? 8u : 256u;
 }
 template <int F, bool ODD> __device__ __forceinline__ constexpr uint32_t x8t_wstride()
 {
@@ -173,7 +183,7 @@ template <int NW, int F, bool ODD>
 __device__ __forceinline__ void x8t_fill(uint32_t slot, uint32_t bar, const x8_w *wt,
                                          x8_cursor c, const mlxn_matmul_params &p)
 {
-    if (F == X8_Q4K || F == X8_Q6K || F == X8_Q80)
+    if (F == X8_Q4K || F == X8_Q6K || F == X8_Q80 || x8t_dense<F>())
         x8t_issue_k<NW, F, ODD>(slot, bar, wt, c, p);
     else if (F == X8_MLX8)
         x8t_issue<NW, 16, ODD>(slot, bar, wt, c, p);
@@ -306,6 +316,59 @@ __device__ __forceinline__ float x8_add_word8(float acc, const uint4 &w0, const 
     return fmaf(x8_h2f(b, bf16) * x.d, (float)x.is, acc);
 }
 
+/* x (k f32, 16-byte aligned) copied into shared memory xs by the whole
+ * block, X8_QLOADS float4 per thread a round; after_loads() once the last
+ * round's loads are issued (as x8_quantize; the dense kernels keep x in
+ * f32). */
+template <class Fn>
+__device__ __forceinline__ void x8t_stage_x(const float *x, uint32_t k, float *xs,
+                                            Fn &&after_loads)
+{
+    const float4 *x4 = (const float4 *)x;
+    float4 *o4 = (float4 *)xs;
+    const uint32_t n4 = k / 4, nt = blockDim.x;
+    for (uint32_t base = 0; base < n4; base += nt * X8_QLOADS) {
+        float4 v[X8_QLOADS];
+#pragma unroll
+        for (int j = 0; j < X8_QLOADS; j++) {
+            const uint32_t i = base + j * nt + threadIdx.x;
+            v[j] = i < n4 ? x4[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+        if (base + nt * X8_QLOADS >= n4)
+            after_loads();
+#pragma unroll
+        for (int j = 0; j < X8_QLOADS; j++) {
+            const uint32_t i = base + j * nt + threadIdx.x;
+            if (i < n4)
+                o4[i] = v[j];
+        }
+    }
+}
+
+/* acc plus the dot product of 8 bf16 or f16 weights (one 16-byte word,
+ * element 2i in the low half of 32-bit word i) with x's 8 f32 values. */
+template <int F>
+__device__ __forceinline__ float x8t_dot16(float acc, const uint4 &w, const float4 &xa,
+                                           const float4 &xb)
+{
+    const uint32_t ww[4] = {w.x, w.y, w.z, w.w};
+    const float xv[8] = {xa.x, xa.y, xa.z, xa.w, xb.x, xb.y, xb.z, xb.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float lo, hi;
+        if (F == X8_BF16) {
+            lo = __uint_as_float(ww[i] << 16);
+            hi = __uint_as_float(ww[i] & 0xffff0000u);
+        } else {
+            lo = h2f((uint16_t)(ww[i] & 0xffffu));
+            hi = h2f((uint16_t)(ww[i] >> 16));
+        }
+        acc = fmaf(lo, xv[2 * i], acc);
+        acc = fmaf(hi, xv[2 * i + 1], acc);
+    }
+    return acc;
+}
+
 /* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
  * then the slots' mbarriers, then x rounded (k + k / 32 * 8 bytes). */
 template <int NW, int S, int WARPS, int F, bool ODD>
@@ -352,7 +415,11 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
             x8_advance(lc, cpr, n_warps);
         }
     };
-    x8_quantize<F != X8_MLX4>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si, rest);
+    if constexpr (x8t_dense<F>())
+        x8t_stage_x(x, p.k, (float *)sq, rest);
+    else
+        x8_quantize<F != X8_MLX4>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si,
+                                  rest);
     __syncthreads();
     MLXN_TL_MARK(2);
     float acc[NW];
@@ -388,7 +455,9 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
          * each weight: Q4_K and Q6_K half of block u / 2, Q8_0 blocks 2u and
          * 2u + 1), unit X8T_WORDS / 4 j + u of the row */
 #pragma unroll
-        for (int u = 0; F != X8_MLX4 && F != X8_MLX8 && u < (int)(X8T_WORDS / 128); u++) {
+        for (int u = 0; F != X8_MLX4 && F != X8_MLX8 && !x8t_dense<F>() &&
+                        u < (int)(X8T_WORDS / 128);
+             u++) {
             const uint32_t ul = 32 * u + lane, b = cc.j * (X8T_WORDS / 4) + ul;
             if (b >= (F == X8_Q80 ? (ODD ? (nb + 1) / 2 : p.k / 64) : p.k / 128))
                 break;
@@ -416,6 +485,19 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
                 else
                     x8q8_add_unit<NW, ODD>(acc, blk, b, nb, sq, sd, si);
             }
+        }
+        /* dense 16-bit weights: lane unit u = word 32 u + lane of the chunk,
+         * 8 elements against x's f32 values */
+#pragma unroll
+        for (int u = 0; x8t_dense<F>() && u < (int)(X8T_WORDS / 32); u++) {
+            const uint32_t wl = 32 * u + lane, b = cc.j * X8T_WORDS + wl;
+            if (b >= p.k / 8)
+                break;
+            const float4 *xs4 = (const float4 *)sq;
+            const float4 xa = xs4[2 * b], xb = xs4[2 * b + 1];
+#pragma unroll
+            for (int v = 0; v < NW; v++)
+                acc[v] = x8t_dot16<F>(acc[v], cw[X8T_WORDS * v + wl], xa, xb);
         }
 #pragma unroll
         for (int u = 0; F == X8_MLX4 && u < (int)(X8T_WORDS / 32); u++) {
@@ -576,4 +658,33 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
     x8t_two<X8_MLX8, true>(x, wt, out, nw, p);
+}
+
+/* args: as matvec_bf16 (x, w, add, out, params): the dense 16-bit
+ * weights streamed by the copy engine like the int8 kernels' (W
+ * immutable and 16-byte aligned, k a multiple of 32), x kept in f32 in
+ * shared memory (MLXN_X8T_DENSE_SHARED) */
+MLXN_KERNEL_BOUNDED(matvec_tma_bf16, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, mlxn_matmul_params p)
+{
+    x8t_one<X8_BF16>(x, {w, 0, 0}, add, out, nullptr, p);
+}
+
+/* args: as matvec_tma_bf16, for f16 weights */
+MLXN_KERNEL_BOUNDED(matvec_tma_f16, 32 * MLXN_X8T_WARPS, 1)(const float *x, const uint4 *w, const float *add, float *out, mlxn_matmul_params p)
+{
+    x8t_one<X8_F16>(x, {w, 0, 0}, add, out, nullptr, p);
+}
+
+/* args: as matvec_swiglu_bf16 (x, wg, wu, out, params; as matvec_tma_bf16) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_tma_bf16, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_BF16>(x, wt, out, nullptr, p);
+}
+
+/* args: as matvec_swiglu_tma_bf16, for f16 weights */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_tma_f16, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, mlxn_matmul_params p)
+{
+    const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
+    x8t_two<X8_F16>(x, wt, out, nullptr, p);
 }

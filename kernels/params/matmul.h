@@ -142,6 +142,11 @@ static inline MLXN__HD uint32_t mlxn_matvec_units(uint32_t bytes)
  * slots have room already). */
 #define MLXN_X8T_SLOT_BYTES(nw, q6k, odd)                                          \
     ((nw) * ((q6k) ? MLXN_X8T_WORDS / 8u * 210u + ((odd) ? 16u : 0u) : 20u * MLXN_X8T_WORDS))
+/* The dense 16-bit kernels (matvec_tma_bf16, _f16 and their SwiGLU
+ * forms): the int8 kernels' slots (X8T_WORDS words = 1024 elements a
+ * chunk), then x in f32. */
+#define MLXN_X8T_DENSE_SHARED(nw, s, k, warps)                                     \
+    ((MLXN_X8T_SLOT_BYTES(nw, 0, 0) + 8u) * (s) * (warps) + 4u * (k))
 /* the most dynamic shared memory a block may ask for on sm_90 (227 KiB) */
 #define MLXN_X8T_MAX_SHARED (227u * 1024u)
 #define MLXN_X8T_SHARED(nw, s, k, warps, nat, q6k, odd)                            \

@@ -342,8 +342,17 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
                           ? "_x8_early"
                       : odd                                        ? "_x8_tma_odd"
                                                                    : "_x8_tma";
-    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "", var,
-             f->name);
+    /* dense 16-bit weights, W immutable, one row of x, k a multiple of 32
+     * whose slots and f32 x fit shared memory: the _tma kernels */
+    const int dense =
+        m == 1 && immutable && (f->dtype == MLXN_DTYPE_BF16 || f->dtype == MLXN_DTYPE_F16) &&
+        off % 16 == 0 && k % 32 == 0 &&
+        (is_swiglu(mode)
+             ? MLXN_X8T_DENSE_SHARED(2u, MLXN_X8T_S_SWIGLU, (uint32_t)k, MLXN_X8T_WARPS_SWIGLU)
+             : MLXN_X8T_DENSE_SHARED(1u, MLXN_X8T_S, (uint32_t)k, MLXN_X8T_WARPS)) <=
+            MLXN_X8T_MAX_SHARED;
+    snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "",
+             dense ? "_tma" : var, f->name);
     r.kernel = kernel_name(kn);
     static const char *modes[6] = {"", " +add", " +add(out)", " swiglu", " norm",
                                    " norm+swiglu"};
@@ -597,6 +606,24 @@ OPTEST_ROWS(matmul)
             if (q[0] == (int)f->dtype)
                 add_mm_row_w(fi, 1, q[1], q[2], q[3], q[4], 0, q[5]);
         }
+        /* bf16 / f16 at m = 1 with W immutable (the dense _tma kernels):
+         * a partial last chunk (k = 1056, 2080; chunks of 1024), more rows
+         * than the grid's warps at k = 14336, k = 96 (one partial chunk);
+         * k not a multiple of 32 and a SwiGLU (k = 16384) or a product (k =
+         * 28672) too large for shared memory take the f32 kernels. {n, k,
+         * mode, capture} */
+        static const int dense_rows[][4] = {
+            {1031, 4096, MODE_PLAIN, 0},     {97, 4096, MODE_ADD_ALIAS, 0},
+            {263, 4096, MODE_SWIGLU, 0},     {9, 1056, MODE_NORM_SWIGLU, 0},
+            {33, 2080, MODE_NORM, 1},        {2500, 14336, MODE_ADD, 0},
+            {7, 96, MODE_SWIGLU, 0},         {5, 100, MODE_PLAIN, 0},
+            {5, 16384, MODE_SWIGLU, 0},      {3, 28672, MODE_PLAIN, 0},
+        };
+        for (unsigned i = 0; (f->dtype == MLXN_DTYPE_BF16 || f->dtype == MLXN_DTYPE_F16) &&
+                             i < sizeof dense_rows / sizeof dense_rows[0];
+             i++)
+            add_mm_row_w(fi, 1, dense_rows[i][0], dense_rows[i][1], dense_rows[i][2],
+                         dense_rows[i][3], 0, 1);
         /* MLX 8-bit at m = 1 (copy engine only): one partial chunk (k =
          * 1024; chunks of 2048), a partial last one (2560), k = 14336;
          * scales off 16-byte boundaries (k not a multiple of 8 groups: 4160,
