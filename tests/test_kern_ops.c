@@ -233,53 +233,74 @@ TEST(matvec_x8_q4_k_choice)
     }
 }
 
+/* A weight format whose m = 1 products may take copy-engine kernels: the
+ * name infix of its kernel on 16-byte aligned rows (k_ok) and on rows at
+ * k_odd, NULL where k_odd takes the f32 kernel. */
+typedef struct choice_fmt {
+    mlxn_dtype dt;
+    const char *fmt;
+    int64_t k_ok, k_odd;
+    const char *fast, *odd;
+} choice_fmt;
+
+/* On a device with and without matvec_exact: one product with W
+ * immutable at k_ok, one mutable, one immutable at k_odd, and a SwiGLU
+ * pair at k_ok; checks which kernel each took (the fast ones only without
+ * matvec_exact, the f32 matvec_<f> otherwise). */
+static void copy_engine_choice(const choice_fmt *f)
+{
+    for (int exact = 0; exact < 2; exact++) {
+        mlxn_device *dev = device_exact(exact);
+        if (!dev)
+            SKIP("no device for this backend");
+        const int64_t k = f->k_ok, ko = f->k_odd;
+        mlxn_buffer *wk = zero_weight(dev, f->dt, 16, k);
+        mlxn_buffer *wo = zero_weight(dev, f->dt, 16, ko);
+        mlxn_buffer *xk = tensor(dev, MLXN_DTYPE_F32, 2, 1, k, 0);
+        mlxn_buffer *xo = tensor(dev, MLXN_DTYPE_F32, 2, 1, ko, 0);
+        mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+        CHECK(wk && wo && xk && xo && out);
+        if (!wk || !wo || !xk || !xo || !out)
+            return;
+        mlxn_weight imm = {wk, NULL, NULL, 0, 0, 1}, mut = {wk, NULL, NULL, 0, 0, 0};
+        mlxn_weight odd = {wo, NULL, NULL, 0, 0, 1};
+        mlxn_encoder *enc = NULL;
+        REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+        REQUIRE_OK(mlxn_op_matmul(enc, xk, &imm, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul(enc, xk, &mut, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul(enc, xo, &odd, NULL, out));
+        REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xk, &imm, &imm, out));
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        const unsigned fast = exact ? 0u : 1u, odd_fast = f->odd ? fast : 0u;
+        char name[5][40];
+        snprintf(name[0], sizeof name[0], "matvec%s_%s", f->fast, f->fmt);
+        snprintf(name[1], sizeof name[1], "matvec_%s", f->fmt);
+        snprintf(name[2], sizeof name[2], "matvec_swiglu%s_%s", f->fast, f->fmt);
+        snprintf(name[3], sizeof name[3], "matvec_swiglu_%s", f->fmt);
+        snprintf(name[4], sizeof name[4], "matvec%s_%s", f->odd ? f->odd : "", f->fmt);
+        CHECK(mlxn_device_kernel_dispatches(dev, name[0]) == fast);
+        CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - fast - odd_fast);
+        CHECK(mlxn_device_kernel_dispatches(dev, name[2]) == fast);
+        CHECK(mlxn_device_kernel_dispatches(dev, name[3]) == 1u - fast);
+        if (f->odd)
+            CHECK(mlxn_device_kernel_dispatches(dev, name[4]) == odd_fast);
+        mlxn_encoder_destroy(enc);
+        mlxn_buffer *all[] = {wk, wo, xk, xo, out};
+        for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+            mlxn_buffer_destroy(all[i]);
+        mlxn_device_destroy(dev);
+    }
+}
+
 /* bf16 and f16 weights at m = 1 take the dense copy-engine kernels where
  * W is immutable and k a multiple of 32 (k = 4096, and the SwiGLU pair);
  * the f32 kernels for a mutable W, k = 100, and with matvec_exact. */
 TEST(matvec_dense_tma_choice)
 {
-    static const struct {
-        mlxn_dtype dt;
-        const char *fmt;
-    } fmts[2] = {{MLXN_DTYPE_BF16, "bf16"}, {MLXN_DTYPE_F16, "f16"}};
+    static const choice_fmt fmts[2] = {{MLXN_DTYPE_BF16, "bf16", 4096, 100, "_tma", NULL},
+                                       {MLXN_DTYPE_F16, "f16", 4096, 100, "_tma", NULL}};
     for (int f = 0; f < 2; f++)
-        for (int exact = 0; exact < 2; exact++) {
-            mlxn_device *dev = device_exact(exact);
-            if (!dev)
-                SKIP("no device for this backend");
-            mlxn_buffer *wk = zero_weight(dev, fmts[f].dt, 16, 4096);
-            mlxn_buffer *wo = zero_weight(dev, fmts[f].dt, 16, 100);
-            mlxn_buffer *xk = tensor(dev, MLXN_DTYPE_F32, 2, 1, 4096, 0);
-            mlxn_buffer *xo = tensor(dev, MLXN_DTYPE_F32, 2, 1, 100, 0);
-            mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
-            CHECK(wk && wo && xk && xo && out);
-            if (!wk || !wo || !xk || !xo || !out)
-                return;
-            mlxn_weight imm = {wk, NULL, NULL, 0, 0, 1}, mut = {wk, NULL, NULL, 0, 0, 0};
-            mlxn_weight odd = {wo, NULL, NULL, 0, 0, 1};
-            mlxn_encoder *enc = NULL;
-            REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
-            REQUIRE_OK(mlxn_op_matmul(enc, xk, &imm, NULL, out));
-            REQUIRE_OK(mlxn_op_matmul(enc, xk, &mut, NULL, out));
-            REQUIRE_OK(mlxn_op_matmul(enc, xo, &odd, NULL, out));
-            REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xk, &imm, &imm, out));
-            REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
-            const unsigned tma = exact ? 0u : 1u;
-            char name[4][40];
-            snprintf(name[0], sizeof name[0], "matvec_tma_%s", fmts[f].fmt);
-            snprintf(name[1], sizeof name[1], "matvec_%s", fmts[f].fmt);
-            snprintf(name[2], sizeof name[2], "matvec_swiglu_tma_%s", fmts[f].fmt);
-            snprintf(name[3], sizeof name[3], "matvec_swiglu_%s", fmts[f].fmt);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[0]) == tma);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - tma);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[2]) == tma);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[3]) == 1u - tma);
-            mlxn_encoder_destroy(enc);
-            mlxn_buffer *all[] = {wk, wo, xk, xo, out};
-            for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
-                mlxn_buffer_destroy(all[i]);
-            mlxn_device_destroy(dev);
-        }
+        copy_engine_choice(&fmts[f]);
 }
 
 /* GGUF Q6_K and Q8_0 weights at m = 1 take the copy-engine int8 kernels
@@ -289,50 +310,9 @@ TEST(matvec_dense_tma_choice)
  * mutable W, and with matvec_exact. */
 TEST(matvec_x8_q6_k_q8_0_choice)
 {
-    static const struct {
-        mlxn_dtype dt;
-        const char *fmt;
-        int64_t k_ok, k_odd;
-    } fmts[2] = {{MLXN_DTYPE_Q6_K, "q6_k", 2048, 2304}, {MLXN_DTYPE_Q8_0, "q8_0", 256, 288}};
+    static const choice_fmt fmts[2] = {
+        {MLXN_DTYPE_Q6_K, "q6_k", 2048, 2304, "_x8_tma", "_x8_tma_odd"},
+        {MLXN_DTYPE_Q8_0, "q8_0", 256, 288, "_x8_tma", "_x8_tma_odd"}};
     for (int f = 0; f < 2; f++)
-        for (int exact = 0; exact < 2; exact++) {
-            mlxn_device *dev = device_exact(exact);
-            if (!dev)
-                SKIP("no device for this backend");
-            const int64_t k = fmts[f].k_ok, ko = fmts[f].k_odd;
-            mlxn_buffer *wk = zero_weight(dev, fmts[f].dt, 16, k);
-            mlxn_buffer *wo = zero_weight(dev, fmts[f].dt, 16, ko);
-            mlxn_buffer *xk = tensor(dev, MLXN_DTYPE_F32, 2, 1, k, 0);
-            mlxn_buffer *xo = tensor(dev, MLXN_DTYPE_F32, 2, 1, ko, 0);
-            mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
-            CHECK(wk && wo && xk && xo && out);
-            if (!wk || !wo || !xk || !xo || !out)
-                return;
-            mlxn_weight imm = {wk, NULL, NULL, 0, 0, 1}, mut = {wk, NULL, NULL, 0, 0, 0};
-            mlxn_weight odd = {wo, NULL, NULL, 0, 0, 1};
-            mlxn_encoder *enc = NULL;
-            REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
-            REQUIRE_OK(mlxn_op_matmul(enc, xk, &imm, NULL, out));
-            REQUIRE_OK(mlxn_op_matmul(enc, xk, &mut, NULL, out));
-            REQUIRE_OK(mlxn_op_matmul(enc, xo, &odd, NULL, out));
-            REQUIRE_OK(mlxn_op_matmul_swiglu(enc, xk, &imm, &imm, out));
-            REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
-            const unsigned x8 = exact ? 0u : 1u;
-            char name[5][40];
-            snprintf(name[0], sizeof name[0], "matvec_x8_tma_%s", fmts[f].fmt);
-            snprintf(name[1], sizeof name[1], "matvec_%s", fmts[f].fmt);
-            snprintf(name[2], sizeof name[2], "matvec_swiglu_x8_tma_%s", fmts[f].fmt);
-            snprintf(name[3], sizeof name[3], "matvec_swiglu_%s", fmts[f].fmt);
-            snprintf(name[4], sizeof name[4], "matvec_x8_tma_odd_%s", fmts[f].fmt);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[0]) == x8);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[1]) == 3u - 2u * x8);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[2]) == x8);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[3]) == 1u - x8);
-            CHECK(mlxn_device_kernel_dispatches(dev, name[4]) == x8);
-            mlxn_encoder_destroy(enc);
-            mlxn_buffer *all[] = {wk, wo, xk, xo, out};
-            for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
-                mlxn_buffer_destroy(all[i]);
-            mlxn_device_destroy(dev);
-        }
+        copy_engine_choice(&fmts[f]);
 }

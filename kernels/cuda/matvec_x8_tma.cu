@@ -122,9 +122,11 @@ template <int F> __device__ __forceinline__ constexpr bool x8t_dense()
 }
 
 /* GGUF blocks: bytes and elements of a block of format F (Q4_K 144 / 256,
- * Q6_K 210 / 256, Q8_0 34 / 32), and the bytes of a slot that one weight's
- * chunk takes: its x8t_chunk_elems / elements blocks, and for ODD (rows
- * that need not start on 16-byte boundaries, x8t_issue_k) 16 more. */
+ * Q6_K 210 / 256, Q8_0 34 / 32; the dense formats are copied the same
+ * way, a "block" being one 16-byte word of 8 elements), and the bytes of
+ * a slot that one weight's chunk takes: its x8t_chunk_elems / elements
+ * blocks, and for ODD (rows that need not start on 16-byte boundaries,
+ * x8t_issue_k) 16 more. */
 template <int F> __device__ __forceinline__ constexpr uint32_t x8t_bb()
 {
     return F == X8_Q4K ? 144u : F == X8_Q6K ? 210u : x8t_dense<F>() ? 16u : 34u;

@@ -260,10 +260,15 @@ static int x8t_odd(const mlxn__mm_w *d)
 
 /* Shared memory of a _tma kernel streaming nw weights like d (the GGUF
  * formats and MLX 8-bit round x in padded element order; Q6_K slots are
- * larger, and larger again for odd rows). */
+ * larger, and larger again for odd rows; the dense bf16 / f16 kernels
+ * keep x in f32). */
 static uint32_t x8t_shared(const mlxn__mm_w *d, int nw)
 {
     const uint32_t k = (uint32_t)d->k;
+    const mlxn_dtype dt = d->w->w->dtype;
+    if (dt == MLXN_DTYPE_BF16 || dt == MLXN_DTYPE_F16)
+        return nw == 2 ? MLXN_X8T_DENSE_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2))
+                       : MLXN_X8T_DENSE_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1));
     const int nat = !d->mlx || d->bits == 8, q6k = d->w->w->dtype == MLXN_DTYPE_Q6_K;
     const int odd = x8t_odd(d);
     return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), nat, q6k, odd)
@@ -338,40 +343,27 @@ static void x8_bind_norm(mlxn__op_launch *l, mlxn_matmul_params *p, const mm_nor
     }
 }
 
-/* Shared memory of a dense 16-bit _tma kernel streaming nw weights like
- * d, or 0 where it cannot run: bf16 / f16 weights, one row of x, W
- * immutable (copied before the wait) and 16-byte aligned, k a multiple of
- * 32 (whole chunks of 16-byte words), the slots and x in f32 within a
- * block's shared memory, and no exact products asked for. */
-static uint32_t dense_tma_shared(mlxn_encoder *enc, const mlxn__mm_w *d,
-                                 const mlxn_buffer *x, int64_t m, int nw)
+/* Whether the dense 16-bit _tma kernels can stream d: bf16 / f16
+ * weights, one row of x, W immutable (copied before the wait) and 16-byte
+ * aligned, k a multiple of 32 (whole chunks of 16-byte words), the slots
+ * and x in f32 within a block's shared memory (x8t_shared), and no exact
+ * products asked for. */
+static int dense_tma_ok(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffer *x,
+                        int64_t m, int nw)
 {
     const mlxn_dtype dt = d->w->w->dtype;
-    if ((dt != MLXN_DTYPE_BF16 && dt != MLXN_DTYPE_F16) || m != 1 || !MLXN_X8T ||
-        !d->w->immutable || d->k % 32 != 0 || d->k > MLXN_X8_MAX_K ||
-        mlxn_encoder_device(enc)->params.matvec_exact ||
-        mlxn__buffer_addr(d->w->w, 0) % 16 != 0 || mlxn__buffer_addr(x, 0) % 16 != 0)
-        return 0;
-    const uint32_t k = (uint32_t)d->k;
-    const uint32_t bytes = nw == 2 ? MLXN_X8T_DENSE_SHARED(2u, MLXN_X8T_S_SWIGLU, k,
-                                                           x8t_warps(2))
-                                   : MLXN_X8T_DENSE_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1));
-    return bytes <= MLXN_X8T_MAX_SHARED ? bytes : 0;
-}
-
-/* Geometry of a dense _tma kernel: as the int8 ones' (x8_geometry). */
-static void dense_tma_geometry(mlxn_encoder *enc, mlxn__op_launch *l, const mlxn__mm_w *d,
-                               int nw, uint32_t shared)
-{
-    x8_geometry(enc, l, d, nw);
-    l->shared_bytes = shared;
+    return (dt == MLXN_DTYPE_BF16 || dt == MLXN_DTYPE_F16) && m == 1 && MLXN_X8T &&
+           d->w->immutable && d->k % 32 == 0 && d->k <= MLXN_X8_MAX_K &&
+           !mlxn_encoder_device(enc)->params.matvec_exact &&
+           mlxn__buffer_addr(d->w->w, 0) % 16 == 0 && mlxn__buffer_addr(x, 0) % 16 == 0 &&
+           x8t_shared(d, nw) <= MLXN_X8T_MAX_SHARED;
 }
 
 static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
                           mlxn_buffer *add, mlxn_buffer *out, int64_t m, const mm_norm *nrm)
 {
     mlxn_kernel *k;
-    const uint32_t dense = nrm ? 0 : dense_tma_shared(enc, d, x, m, 1);
+    const int dense = !nrm && dense_tma_ok(enc, d, x, m, 1);
     const int x8 = !dense && use_x8(enc, d, x, m, 1);
     const int var = x8 ? x8_variant(d, NULL) : X8_PLAIN;
     mlxn_status st = dense ? mlxn__op_kernel(enc, &k, "matvec_tma_%s", d->fmt)
@@ -389,7 +381,7 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn__op_buf(&l, add ? add : out, add != NULL, 0);
     mlxn__op_buf(&l, out, 0, 1);
     if (dense) {
-        dense_tma_geometry(enc, &l, d, 1, dense);
+        x8_geometry(enc, &l, d, 1);
     } else if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
         x8_geometry(enc, &l, d, var >= X8_TMA ? 1 : 0);
@@ -405,9 +397,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
                                  const mm_norm *nrm)
 {
     mlxn_kernel *k;
-    const uint32_t dense = nrm || !dense_tma_shared(enc, u, x, m, 2)
-                               ? 0
-                               : dense_tma_shared(enc, g, x, m, 2);
+    const int dense = !nrm && dense_tma_ok(enc, g, x, m, 2) && dense_tma_ok(enc, u, x, m, 2);
     const int x8 = !dense && use_x8(enc, g, x, m, 2) && use_x8(enc, u, x, m, 2);
     const int var = x8 ? x8_variant(g, u) : X8_PLAIN;
     mlxn_status st = dense ? mlxn__op_kernel(enc, &k, "matvec_swiglu_tma_%s", g->fmt)
@@ -424,7 +414,7 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__mm_bind_weight(&l, u);
     mlxn__op_buf(&l, out, 0, 1);
     if (dense) {
-        dense_tma_geometry(enc, &l, g, 2, dense);
+        x8_geometry(enc, &l, g, 2);
     } else if (x8) {
         x8_bind_norm(&l, &p, nrm, x);
         x8_geometry(enc, &l, g, var >= X8_TMA ? 2 : 0);
