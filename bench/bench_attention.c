@@ -21,7 +21,9 @@
  * from the multiprocessor count), for the tensor-core kernel and for the
  * generic (any head dim) kernel at the same shapes.
  *
- *   bench_attention [--reps N] [--sweep]
+ * --ctx N measures decode at that context only (no prefill rows).
+ *
+ *   bench_attention [--reps N] [--sweep] [--ctx N]
  */
 #include "bench/bench_util.h"
 #include "mlxn.h"
@@ -303,7 +305,7 @@ done:
     return rc;
 }
 
-static int run(int reps, int do_sweep)
+static int run(int reps, int do_sweep, int only_ctx)
 {
     bench_ctx b;
     memset(&b, 0, sizeof b);
@@ -337,18 +339,22 @@ static int run(int reps, int do_sweep)
     printf("|---|---|---|---|---|---|---|---|---|\n");
     static const int ctxs[3] = {1024, 8192, 32768};
     int rc = 0;
-    for (int i = 0; i < 3 && !rc; i++) {
-        double kv_bytes = 2.0 * N_KV * ctxs[i] * HEAD_DIM * 2;
+    for (int i = 0; i < (only_ctx ? 1 : 3) && !rc; i++) {
+        const int ctx = only_ctx ? only_ctx : ctxs[i];
+        double kv_bytes = 2.0 * N_KV * ctx * HEAD_DIM * 2;
         int sets = (int)(2.0 * (double)info.l2_bytes / kv_bytes) + 1;
-        rc = run_case(&b, 1, ctxs[i], ctxs[i] - 1, MLXN_DTYPE_F16, sets < 2 ? 2 : sets, copy_gbs,
+        rc = run_case(&b, 1, ctx, ctx - 1, MLXN_DTYPE_F16, sets < 2 ? 2 : sets, copy_gbs,
                       do_sweep);
     }
+    if (only_ctx)
+        goto done;
     if (!rc)
         rc = run_case(&b, 512, 512, 0, MLXN_DTYPE_F16, 1, copy_gbs, 0);
     if (!rc)
         rc = run_case(&b, 512, 4096, 3584, MLXN_DTYPE_F16, 1, copy_gbs, 0);
     if (!rc)
         rc = run_case(&b, 512, 512, 0, MLXN_DTYPE_F32, 1, copy_gbs, 0);
+done:
     mlxn_buffer_destroy(b.flag);
     b.cu->cuEventDestroy(b.ev0);
     b.cu->cuEventDestroy(b.ev1);
@@ -360,23 +366,30 @@ static int run(int reps, int do_sweep)
 
 int main(int argc, char **argv)
 {
-    int reps = 30, do_sweep = 0;
+    int reps = 30, do_sweep = 0, only_ctx = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
             reps = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--sweep")) {
             do_sweep = 1;
+        } else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) {
+            only_ctx = atoi(argv[++i]);
+            if (only_ctx < 1 || only_ctx > 1 << 20) {
+                printf("%s: --ctx takes a context of 1 to 1048576 keys\n", argv[0]);
+                return 2;
+            }
         } else {
-            printf("usage: %s [--reps N] [--sweep]\n", argv[0]);
+            printf("usage: %s [--reps N] [--sweep] [--ctx N]\n", argv[0]);
             return 2;
         }
     }
     if (reps < 1)
         reps = 1;
 #ifdef MLXN_WITH_CUDA
-    return run(reps, do_sweep);
+    return run(reps, do_sweep, only_ctx);
 #else
     (void)do_sweep;
+    (void)only_ctx;
     printf("bench_attention: skipped, built without CUDA\n");
     return 0;
 #endif
