@@ -314,6 +314,18 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
         dst[1] = __floats2half2_rn(v.z, v.w);
     }
     MLXN_TL_MARK(2);
+    /* the queries' A fragments, the same for every tile: kept in registers
+     * up to head_dim 128 (8 x 4), read from shared memory per tile above
+     * (the key loop is bound by its instructions; H200: 8k and 32k decode
+     * 3% faster) */
+    constexpr bool QR = D <= 128;
+    uint32_t qa[QR ? D / 16 : 1][4];
+    if constexpr (QR) {
+        __syncthreads(); /* qs is written by every thread */
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++)
+            attn_ldmatrix_x4(qa[kk], qs + (lane & 15) * ROWH + kk * 16 + (lane >> 4) * 8);
+    }
     for (int t = 0; t < n_tiles; t++) {
         attn_cp_wait<STAGES - 2>();
         __syncthreads();
@@ -336,7 +348,13 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             uint32_t a[4], b[4];
-            attn_ldmatrix_x4(a, qs + (lane & 15) * ROWH + kk * 16 + (lane >> 4) * 8);
+            if constexpr (QR) {
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    a[e] = qa[kk][e];
+            } else {
+                attn_ldmatrix_x4(a, qs + (lane & 15) * ROWH + kk * 16 + (lane >> 4) * 8);
+            }
             attn_ldmatrix_x4(b, ks + ((lane >> 4) * 8 + (lane & 7)) * ROWH + kk * 16 +
                                     ((lane >> 3) & 1) * 8);
             attn_mma16816(s[0], a, b[0], b[1]);
