@@ -361,13 +361,27 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
             attn_mma16816(s[1], a, b[2], b[3]);
         }
         float mx[2] = {m_r[0], m_r[1]};
+        /* the warp's keys before c1 (32-bit from here), the softcap branch
+         * taken once per tile rather than per score */
+        const int live = c1 - key0 < 16 ? (int)(c1 - key0) : 16;
+        if (p.softcap > 0.0f) {
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    s[n][e] = attn_softcap(s[n][e] * p.scale, p.softcap);
+        } else {
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    s[n][e] *= p.scale;
+        }
 #pragma unroll
         for (int n = 0; n < 2; n++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                int64_t key = key0 + n * 8 + t4 * 2 + (e & 1);
-                float x = attn_softcap(s[n][e] * p.scale, p.softcap);
-                x = key < c1 ? x : -INFINITY;
+                const float x = n * 8 + t4 * 2 + (e & 1) < live ? s[n][e] : -INFINITY;
                 s[n][e] = x;
                 mx[e >> 1] = fmaxf(mx[e >> 1], x);
             }
