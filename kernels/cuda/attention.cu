@@ -315,9 +315,9 @@ __device__ void dec_body_f16(const dec_job &j, const float *q, const __half *kc,
     }
     MLXN_TL_MARK(2);
     /* the queries' A fragments, the same for every tile: kept in registers
-     * up to head_dim 128 (8 x 4), read from shared memory per tile above
-     * (the key loop is bound by its instructions; H200: 8k and 32k decode
-     * 3% faster) */
+     * up to head_dim 128 (8 x 4 words a lane); larger heads read them from
+     * shared memory per tile (the key loop is bound by its instructions;
+     * H200: 8k and 32k decode 3% faster) */
     constexpr bool QR = D <= 128;
     uint32_t qa[QR ? D / 16 : 1][4];
     if constexpr (QR) {
