@@ -211,6 +211,16 @@ static double time_graph(encode_fn fn, void *ctx, int iters, int reps)
     return bench_median(t, reps);
 }
 
+/* Copies of `bytes` of weights to rotate over so that every pass reads
+ * from DRAM: enough to exceed twice the L2, at most cap. */
+static int rotation_copies(size_t bytes, int cap)
+{
+    mlxn_device_info info;
+    mlxn_device_get_info(dev, &info);
+    int n = (int)(2 * (uint64_t)info.l2_bytes / bytes) + 2;
+    return n > cap ? cap : n;
+}
+
 /* ---- read bandwidth reference ------------------------------------------------ */
 typedef struct bw_ctx {
     mlxn_buffer *buf[64], *out;
@@ -408,9 +418,7 @@ static void floor_bench(double bw, int quick, const char *shape)
         if ((quick && si != 2) || (shape && strcmp(shape, shape_name(si, sn))))
             continue;
         size_t bytes = (size_t)(SHAPES[si][0] * SHAPES[si][1] / 32 * 18) & ~(size_t)15;
-        int copies = (int)(2 * (uint64_t)info.l2_bytes / bytes) + 2;
-        if (copies > 64)
-            copies = 64;
+        int copies = rotation_copies(bytes, 64);
         printf("| %lld x %lld | %.1f | %d |", (long long)SHAPES[si][0], (long long)SHAPES[si][1],
                (double)bytes / 1e6, copies);
         for (uint32_t early = 0; early < 2; early++) {
@@ -444,9 +452,7 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
             c.k = SHAPES[si][1];
             c.w[0] = make_weight(&FMTS[fi], c.n, c.k);
             size_t wb = mlxn_weight_bytes(&c.w[0]);
-            c.n_copies = (int)(2 * (uint64_t)info.l2_bytes / wb) + 2;
-            if (c.n_copies > 64)
-                c.n_copies = 64;
+            c.n_copies = rotation_copies(wb, 64);
             for (int i = 1; i < c.n_copies; i++)
                 c.w[i] = make_weight(&FMTS[fi], c.n, c.k);
             c.x = random_f32(1, c.k);
@@ -513,15 +519,13 @@ static void swiglu_bench(double bw)
            "(bytes: both weights + x + out)\n\n| format | us | GB/s | %% of read bw |\n"
            "|---|---|---|---|\n");
     static const int fis[3] = {0, 1, 5};
-    mlxn_device_info info;
-    mlxn_device_get_info(dev, &info);
     for (int f = 0; f < 3; f++) {
         sw_ctx c;
         memset(&c, 0, sizeof c);
         const int64_t n = 14336, k = 4096;
         c.g[0] = make_weight(&FMTS[fis[f]], n, k);
         size_t wb = mlxn_weight_bytes(&c.g[0]);
-        c.n_copies = (int)(2 * (uint64_t)info.l2_bytes / (2 * wb)) + 2;
+        c.n_copies = rotation_copies(2 * wb, 32);
         for (int i = 0; i < c.n_copies; i++) {
             if (i)
                 c.g[i] = make_weight(&FMTS[fis[f]], n, k);

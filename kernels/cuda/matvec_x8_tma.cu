@@ -529,8 +529,8 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
 
 /* The _tma kernels' bodies: one weight (w, and for MLX the scales and
  * biases; NULL for GGUF blocks) or the SwiGLU pair; F: the format; ODD:
- * GGUF rows that need not start on 16-byte boundaries (the _tma_odd
- * kernels). */
+ * GGUF rows or MLX 8-bit scales that need not start on 16-byte boundaries
+ * (the _tma_odd kernels). */
 template <int F, bool ODD = false>
 __device__ __forceinline__ void x8t_one(const float *x, const x8_w &w, const float *add,
                                         float *out, const float *nw, const mlxn_matmul_params &p)

@@ -269,7 +269,7 @@ static uint32_t x8t_shared(const mlxn__mm_w *d, int nw)
     if (dt == MLXN_DTYPE_BF16 || dt == MLXN_DTYPE_F16)
         return nw == 2 ? MLXN_X8T_DENSE_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2))
                        : MLXN_X8T_DENSE_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1));
-    const int nat = !d->mlx || d->bits == 8, q6k = d->w->w->dtype == MLXN_DTYPE_Q6_K;
+    const int nat = !d->mlx || d->bits == 8, q6k = dt == MLXN_DTYPE_Q6_K;
     const int odd = x8t_odd(d);
     return nw == 2 ? MLXN_X8T_SHARED(2u, MLXN_X8T_S_SWIGLU, k, x8t_warps(2), nat, q6k, odd)
                    : MLXN_X8T_SHARED(1u, MLXN_X8T_S, k, x8t_warps(1), nat, q6k, odd);
@@ -311,7 +311,8 @@ enum { X8_PLAIN, X8_EARLY, X8_TMA, X8_TMA_ODD };
 static const char *const X8_SUFFIX[] = {"", "_early", "_tma", "_tma_odd"};
 
 /* X8_TMA (weights streamed by the copy engine, a first chunk before the
- * wait; X8_TMA_ODD for GGUF rows off 16-byte boundaries) where it can
+ * wait; X8_TMA_ODD for GGUF rows or MLX 8-bit scales off 16-byte
+ * boundaries, x8t_odd) where it can
  * run, else X8_EARLY (first stages loaded into registers before the wait;
  * MLX 4-bit only) when no running kernel can write W (or Wu), X8_PLAIN (W
  * read only after the wait) otherwise. */
