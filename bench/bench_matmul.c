@@ -211,6 +211,16 @@ static double time_graph(encode_fn fn, void *ctx, int iters, int reps)
     return bench_median(t, reps);
 }
 
+/* x8 = x rounded (mlxn_op_round_x8), once, outside the timed graphs. */
+static void round_once(mlxn_buffer *x, mlxn_buffer *x8)
+{
+    mlxn_encoder *enc;
+    CHECK_ST(mlxn_encoder_create(dev, NULL, &enc));
+    CHECK_ST(mlxn_op_round_x8(enc, x, x8));
+    CHECK_ST(mlxn_encoder_commit_and_wait(enc));
+    mlxn_encoder_destroy(enc);
+}
+
 /* Copies of `bytes` of weights to rotate over so that every pass reads
  * from DRAM: enough to exceed twice the L2, at most cap. */
 static int rotation_copies(size_t bytes, int cap)
@@ -302,6 +312,7 @@ typedef struct mv_ctx {
     mlxn_weight w[64];
     int n_copies;
     mlxn_buffer *x, *out;
+    mlxn_buffer *x8;   /* x rounded (mlxn_op_round_x8): mlxn_op_matmul_x8, or NULL */
     int rows_per_warp; /* 0: through mlxn_op_matmul */
     int grid;          /* matvec_x8_*: blocks (0: one per group of rows) */
     const char *kname;
@@ -313,7 +324,7 @@ static void enc_mv(mlxn_encoder *enc, void *p, int i)
     mv_ctx *c = p;
     mlxn_weight *w = &c->w[i % c->n_copies];
     if (!c->rows_per_warp) {
-        CHECK_ST(mlxn_op_matmul(enc, c->x, w, NULL, c->out));
+        CHECK_ST(mlxn_op_matmul_x8(enc, c->x, c->x8, w, NULL, c->out));
         return;
     }
     /* The matvec kernel with a chosen rows_per_warp (geometry as in the op). */
@@ -436,9 +447,12 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
     mlxn_device_get_info(dev, &info);
     printf("\n### Decode, m = 1 (us per product, GB/s of weights + x + out, %% of %.0f GB/s)\n\n",
            bw);
-    printf("| format | n x k | weight MB | copies | us | GB/s | %% of read bw |%s\n",
+    printf("x8 in: x given rounded by its producer (mlxn_op_matmul_x8; x's bytes then "
+           "1.375 k)\n\n");
+    printf("| format | n x k | weight MB | copies | us | GB/s | %% of read bw | x8 in us | "
+           "x8 in %% of read bw |%s\n",
            sweep ? " us R=1 | us R=2 | us R=4 |" : "");
-    printf("|---|---|---|---|---|---|---|%s\n", sweep ? "---|---|---|" : "");
+    printf("|---|---|---|---|---|---|---|---|---|%s\n", sweep ? "---|---|---|" : "");
     int n_fmts = (int)(sizeof FMTS / sizeof FMTS[0]);
     for (int fi = 0; fi < n_fmts; fi++)
         for (int si = 0; si < n_shapes; si++) {
@@ -464,6 +478,15 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
             printf("| %s | %lld x %lld | %.1f | %d | %.2f | %.0f | %.1f |", FMTS[fi].name,
                    (long long)c.n, (long long)c.k, (double)wb / 1e6, c.n_copies, us, gbs,
                    100.0 * gbs / bw);
+            int64_t s8[1] = {(int64_t)MLXN_X8_ROW_BYTES((uint64_t)c.k)};
+            CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_U8, 1, s8, &c.x8));
+            round_once(c.x, c.x8);
+            double us8 = time_graph(enc_mv, &c, 200, 15);
+            double gbs8 = ((double)wb + 1.375 * (double)c.k + 4.0 * (double)c.n) /
+                          (us8 * 1e-6) / 1e9;
+            printf(" %.2f | %.1f |", us8, 100.0 * gbs8 / bw);
+            mlxn_buffer_destroy(c.x8);
+            c.x8 = NULL;
             if (sweep) {
                 char kn[32];
                 const char *fn = FMTS[fi].dtype == MLXN_DTYPE_U32
@@ -504,20 +527,28 @@ typedef struct sw_ctx {
     mlxn_weight g[32], u[32];
     int n_copies;
     mlxn_buffer *x, *out;
+    mlxn_buffer *nw, *norm; /* the folded norm (mlxn_op_norm_matmul_swiglu_x8), or NULL */
+    mlxn_buffer *x8;        /* out rounded too, or NULL */
 } sw_ctx;
 
 static void enc_sw(mlxn_encoder *enc, void *p, int i)
 {
     sw_ctx *c = p;
-    CHECK_ST(mlxn_op_matmul_swiglu(enc, c->x, &c->g[i % c->n_copies], &c->u[i % c->n_copies],
-                                   c->out));
+    const mlxn_weight *g = &c->g[i % c->n_copies], *u = &c->u[i % c->n_copies];
+    if (c->nw)
+        CHECK_ST(mlxn_op_norm_matmul_swiglu_x8(enc, c->x, c->nw, 1e-5f, c->norm, g, u, c->out,
+                                               c->x8));
+    else
+        CHECK_ST(mlxn_op_matmul_swiglu(enc, c->x, g, u, c->out));
 }
 
 static void swiglu_bench(double bw)
 {
     printf("\n### SwiGLU product out = silu(x Wg^T) * (x Wu^T), m = 1, n x k = 14336 x 4096 "
-           "(bytes: both weights + x + out)\n\n| format | us | GB/s | %% of read bw |\n"
-           "|---|---|---|---|\n");
+           "(bytes: both weights + x + out)\n\nnorm: the RMS norm of x folded in "
+           "(mlxn_op_norm_matmul_swiglu); x8 out: out also rounded into an x8 row "
+           "(mlxn_op_norm_matmul_swiglu_x8)\n\n| format | us | GB/s | %% of read bw | "
+           "norm us | norm, x8 out us |\n|---|---|---|---|---|---|\n");
     static const int fis[3] = {0, 1, 5};
     for (int f = 0; f < 3; f++) {
         sw_ctx c;
@@ -536,7 +567,19 @@ static void swiglu_bench(double bw)
         CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F32, 2, so, &c.out));
         double us = time_graph(enc_sw, &c, 200, 15);
         double gbs = (2.0 * (double)wb + 4.0 * (double)(k + n)) / (us * 1e-6) / 1e9;
-        printf("| %s | %.2f | %.0f | %.1f |\n", FMTS[fis[f]].name, us, gbs, 100.0 * gbs / bw);
+        printf("| %s | %.2f | %.0f | %.1f |", FMTS[fis[f]].name, us, gbs, 100.0 * gbs / bw);
+        int64_t sk[1] = {k}, s8[1] = {(int64_t)MLXN_X8_ROW_BYTES((uint64_t)n)};
+        c.nw = random_f32(1, k);
+        CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_F32, 1, sk, &c.norm));
+        CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_U8, 1, s8, &c.x8));
+        mlxn_buffer *x8 = c.x8;
+        c.x8 = NULL;
+        printf(" %.2f |", time_graph(enc_sw, &c, 200, 15));
+        c.x8 = x8;
+        printf(" %.2f |\n", time_graph(enc_sw, &c, 200, 15));
+        mlxn_buffer_destroy(c.nw);
+        mlxn_buffer_destroy(c.norm);
+        mlxn_buffer_destroy(c.x8);
         for (int i = 0; i < c.n_copies; i++) {
             free_weight(&c.g[i]);
             free_weight(&c.u[i]);

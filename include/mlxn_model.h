@@ -516,6 +516,11 @@ typedef struct mlxn_model_params {
     int n_batch;          /* prefill chunk; default 512 */
     mlxn_dtype kv_dtype;  /* MLXN_DTYPE_F16 (default) or MLXN_DTYPE_F32 */
     int decode_graph;     /* record the decode step once and replay it; default 1 */
+    /* one row at a time: the FFN's hidden row rounded to 8 bits once, by
+     * the SwiGLU product, for the down product (mlxn_op_swiglu_x8_pays);
+     * default 1. 0: every block of the down product rounds it (the same
+     * results bit for bit, for comparisons) */
+    int x8_chain;
     /* Called while loading with the fraction done (0..1); may be NULL. */
     void (*progress)(float fraction, void *arg);
     void *progress_arg;

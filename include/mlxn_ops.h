@@ -372,6 +372,41 @@ mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x,
                                   mlxn_buffer *out);
 
 
+/* x rounded once, by its producer. The int8-activation kernels (m = 1,
+ * above) round x to 8 bits per 32 values in every block of the grid; a
+ * row already rounded (an "x8 row": the codes, each block's scale and
+ * code sum, then an 8-byte slot per value for producers that round their
+ * own output; mlxn_x8_row_bytes(k) bytes with k a multiple of 32;
+ * kernels/params/matmul.h) spares each block reading and rounding the f32
+ * row. Results equal those from the f32 row bit for bit.
+ *   mlxn_op_round_x8: x8 = x (m, k) f32 rounded, one x8 row per row of x.
+ *   mlxn_op_matmul_x8: mlxn_op_matmul, where x8 (or NULL) holds x rounded
+ *     (written after x's last change by mlxn_op_round_x8 or as out_x8
+ *     below); the int8-activation kernels read x8, the others x.
+ *   mlxn_op_norm_matmul_swiglu_x8: mlxn_op_norm_matmul_swiglu that also
+ *     writes out rounded to out_x8 (or nothing for NULL): the copy-engine
+ *     kernels round each block of 32 outputs once all 32 are written (n a
+ *     multiple of 32), the other paths by mlxn_op_round_x8 after the
+ *     product.
+ * x8 buffers: 16-byte aligned, m * mlxn_x8_row_bytes(k) bytes or more,
+ * overlapping no f32 argument; an out_x8 buffer must be zeroed when made
+ * (buffers are created zeroed) and then written only by these ops: its
+ * slots' tags are kept across dispatches (a block whose tags disagree is
+ * rounded with a NaN scale after a few seconds of waiting). */
+/* Bytes of one x8 row of k values; 0 when k is not a positive multiple of 32. */
+size_t mlxn_x8_row_bytes(int64_t k);
+mlxn_status mlxn_op_round_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8);
+/* 1 when rounding by the producer pays for an FFN of one row: with these
+ * arguments mlxn_op_norm_matmul_swiglu_x8 rounds h (its out) in its own
+ * kernel and mlxn_op_matmul_x8 with w_down reads the x8 row; 0 when either
+ * would not (an extra mlxn_op_round_x8 launch costs more than it saves) or
+ * the arguments do not fit. */
+int mlxn_op_swiglu_x8_pays(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
+                           const mlxn_weight *w_gate, const mlxn_weight *w_up, mlxn_buffer *h,
+                           const mlxn_weight *w_down);
+mlxn_status mlxn_op_matmul_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8,
+                              const mlxn_weight *w, mlxn_buffer *add, mlxn_buffer *out);
+
 /* The RMS norm of mlxn_op_rms_norm folded into a product:
  *   mlxn_op_norm_matmul:        out = rms_norm(x, norm_w, eps) @ W^T
  *   mlxn_op_norm_matmul_swiglu: out = silu(n @ Wg^T) * (n @ Wu^T),
@@ -393,6 +428,10 @@ mlxn_status mlxn_op_norm_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, mlxn_b
                                        float eps, mlxn_buffer *norm,
                                        const mlxn_weight *w_gate, const mlxn_weight *w_up,
                                        mlxn_buffer *out);
+mlxn_status mlxn_op_norm_matmul_swiglu_x8(mlxn_encoder *enc, mlxn_buffer *x,
+                                          mlxn_buffer *norm_w, float eps, mlxn_buffer *norm,
+                                          const mlxn_weight *w_gate, const mlxn_weight *w_up,
+                                          mlxn_buffer *out, mlxn_buffer *out_x8);
 
 /* ---- quantization: reference quantizers and dequantization -------------- */
 

@@ -316,3 +316,72 @@ TEST(matvec_x8_q6_k_q8_0_choice)
     for (int f = 0; f < 2; f++)
         copy_engine_choice(&fmts[f]);
 }
+
+/* x rounded by its producer: mlxn_op_swiglu_x8_pays says 1 only when the
+ * SwiGLU product rounds its output in its own kernel (immutable 4-bit
+ * weights: the copy-engine kernel, n a multiple of 32) and the down
+ * product reads the x8 row (an int8 kernel: not f32 weights, not
+ * matvec_exact). The chain then dispatches no round_x8_f32; a producer
+ * that cannot round itself (W not immutable) is followed by one. Bad x8
+ * buffers fail with MLXN_ERR_INVALID_ARG, naming the argument, and queue
+ * nothing. */
+TEST(x8_rounding_by_producer)
+{
+    for (int exact = 0; exact < 2; exact++) {
+        mlxn_device *dev = device_exact(exact);
+        if (!dev)
+            SKIP("no device for this backend");
+        /* gate/up (64, 256) 4-bit in groups of 32; down (16, 64) */
+        mlxn_buffer *wg = tensor(dev, MLXN_DTYPE_U32, 2, 64, 32, 0);
+        mlxn_buffer *sg = tensor(dev, MLXN_DTYPE_F16, 2, 64, 8, 0);
+        mlxn_buffer *wd = tensor(dev, MLXN_DTYPE_U32, 2, 16, 8, 0);
+        mlxn_buffer *sd = tensor(dev, MLXN_DTYPE_F16, 2, 16, 2, 0);
+        mlxn_buffer *wf = zero_weight(dev, MLXN_DTYPE_F32, 16, 64);
+        mlxn_buffer *x = tensor(dev, MLXN_DTYPE_F32, 2, 1, 256, 0);
+        mlxn_buffer *nw = tensor(dev, MLXN_DTYPE_F32, 1, 256, 0, 0);
+        mlxn_buffer *norm = tensor(dev, MLXN_DTYPE_F32, 2, 1, 256, 0);
+        mlxn_buffer *h = tensor(dev, MLXN_DTYPE_F32, 2, 1, 64, 0);
+        mlxn_buffer *out = tensor(dev, MLXN_DTYPE_F32, 2, 1, 16, 0);
+        mlxn_buffer *h8 = tensor(dev, MLXN_DTYPE_U8, 1, (int64_t)mlxn_x8_row_bytes(64), 0, 0);
+        mlxn_buffer *small = tensor(dev, MLXN_DTYPE_U8, 1, 64, 0, 0);
+        mlxn_buffer *root = tensor(dev, MLXN_DTYPE_U8, 1, 2048, 0, 0), *odd = NULL;
+        mlxn_encoder *enc = NULL;
+        REQUIRE_OK(wg && sg && wd && sd && wf && x && nw && norm && h && out && h8 && small &&
+                           root
+                       ? MLXN_OK
+                       : MLXN_ERR_OUT_OF_MEMORY);
+        int64_t so[1] = {(int64_t)mlxn_x8_row_bytes(64)};
+        REQUIRE_OK(mlxn_buffer_view(root, 4, MLXN_DTYPE_U8, 1, so, &odd));
+        REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+        mlxn_weight g = {wg, sg, NULL, 4, 32, 1}, gm = {wg, sg, NULL, 4, 32, 0};
+        mlxn_weight d = {wd, sd, NULL, 4, 32, 1}, df = {wf, NULL, NULL, 0, 0, 1};
+        CHECK(mlxn_op_swiglu_x8_pays(enc, x, nw, &g, &g, h, &d) == !exact);
+        CHECK(mlxn_op_swiglu_x8_pays(enc, x, nw, &gm, &gm, h, &d) == 0);
+        CHECK(mlxn_op_swiglu_x8_pays(enc, x, nw, &g, &g, h, &df) == 0);
+        CHECK(mlxn_op_swiglu_x8_pays(enc, x, nw, &g, &g, h, &g) == 0); /* d's k is not n */
+        /* the chain: the producer rounds (no round_x8_f32), then the same
+         * with W not immutable (round_x8_f32 after the product) */
+        REQUIRE_OK(mlxn_op_norm_matmul_swiglu_x8(enc, x, nw, 1e-5f, norm, &g, &g, h, h8));
+        REQUIRE_OK(mlxn_op_matmul_x8(enc, h, h8, &d, NULL, out));
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        CHECK(mlxn_device_kernel_dispatches(dev, "round_x8_f32") == (uint64_t)exact);
+        REQUIRE_OK(mlxn_op_norm_matmul_swiglu_x8(enc, x, nw, 1e-5f, norm, &gm, &gm, h, h8));
+        REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+        CHECK(mlxn_device_kernel_dispatches(dev, "round_x8_f32") == (uint64_t)exact + 1);
+        /* bad x8 buffers */
+        EXPECT_FAIL(mlxn_op_norm_matmul_swiglu_x8(enc, x, nw, 1e-5f, norm, &g, &g, h, small),
+                    MLXN_ERR_INVALID_ARG, "out_x8");
+        EXPECT_FAIL(mlxn_op_norm_matmul_swiglu_x8(enc, x, nw, 1e-5f, norm, &g, &g, h, odd),
+                    MLXN_ERR_INVALID_ARG, "aligned");
+        EXPECT_FAIL(mlxn_op_matmul_x8(enc, h, small, &d, NULL, out), MLXN_ERR_INVALID_ARG,
+                    "x8");
+        EXPECT_FAIL(mlxn_op_round_x8(enc, x, NULL), MLXN_ERR_INVALID_ARG, "x8");
+        EXPECT_FAIL(mlxn_op_round_x8(enc, out, h8), MLXN_ERR_INVALID_ARG, "multiple of 32");
+        CHECK(mlxn_encoder_pending_dispatches(enc) == 0);
+        mlxn_encoder_destroy(enc);
+        mlxn_buffer *all[] = {wg, sg, wd, sd, wf, x, nw, norm, h, out, h8, small, odd, root};
+        for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+            mlxn_buffer_destroy(all[i]);
+        mlxn_device_destroy(dev);
+    }
+}

@@ -250,6 +250,52 @@ TEST(synthetic_model_runs_and_is_deterministic)
     CHECK(mlxn_synthetic_preset("no-such-model", &sp) == MLXN_ERR_NOT_FOUND);
 }
 
+/* The FFN's hidden row rounded once by the SwiGLU product (x8_chain, the
+ * default) gives the logits of every decode step bit for bit as when
+ * every block of the down product rounds it (x8_chain 0): Q4_0 and MLX
+ * 4-bit weights, one token at a time (direct encoding), then greedy
+ * generation (the decode graph replayed) with the same tokens. */
+TEST(x8_chain_changes_no_logit)
+{
+    mlxn_device *dev = test_device();
+    mlxn_synthetic_params sp;
+    REQUIRE_OK(mlxn_synthetic_preset("small", &sp));
+    sp.config.n_layer = 2;
+    sp.config.n_vocab = 1024;
+    const mlxn_dtype types[] = {MLXN_DTYPE_Q4_0, MLXN_DTYPE_U32};
+    for (unsigned t = 0; t < sizeof types / sizeof types[0]; t++) {
+        sp.weight_dtype = types[t];
+        mlxn_model *m[2] = {NULL, NULL};
+        float *lg[2] = {NULL, NULL};
+        collected g[2];
+        const int n_vocab = sp.config.n_vocab, steps = 6;
+        for (int c = 0; c < 2; c++) {
+            mlxn_model_params p = mlxn_model_params_default();
+            p.device = dev;
+            p.n_ctx = 64;
+            p.x8_chain = c == 0;
+            REQUIRE_OK(mlxn_model_create_synthetic(&sp, &p, &m[c]));
+            lg[c] = malloc(sizeof(float) * (size_t)(n_vocab * steps));
+            REQUIRE_OK(lg[c] ? MLXN_OK : MLXN_ERR_OUT_OF_MEMORY);
+            int32_t tok = 1;
+            for (int i = 0; i < steps; i++) {
+                REQUIRE_OK(mlxn_model_eval(m[c], &tok, 1, MLXN_LOGITS_LAST,
+                                           lg[c] + (size_t)i * n_vocab));
+                tok = (tok * 37 + 11) % n_vocab;
+            }
+            CHECK(!greedy(m[c], 10, &g[c]) && g[c].n == 10);
+        }
+        CHECK_MSG(!memcmp(lg[0], lg[1], sizeof(float) * (size_t)(n_vocab * steps)),
+                  "weights %s: the logits differ with the x8 chain",
+                  mlxn_dtype_name(types[t]));
+        CHECK(!memcmp(g[0].ids, g[1].ids, sizeof(int32_t) * 10));
+        for (int c = 0; c < 2; c++) {
+            free(lg[c]);
+            mlxn_model_destroy(m[c]);
+        }
+    }
+}
+
 /* The llama2-7b shape (multi-head attention, a feed-forward width of
  * 11008) with one layer of GGUF Q6_K weights: the down projection's rows
  * (11008 / 256 blocks of 210 bytes) start off 16-byte boundaries. */

@@ -17,7 +17,7 @@
 typedef struct bench_opts {
     const char *model, *synthetic, *format, *timeline;
     mlxn_backend backend;
-    int n_prompt, n_gen, reps, group, n_ctx, graph, json, profile;
+    int n_prompt, n_gen, reps, group, n_ctx, graph, json, profile, x8_chain;
     mlxn_dtype kv;
 } bench_opts;
 
@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "  --n-ctx N             KV cache length (default: prompt + generation)\n"
             "  --kv f16|f32          KV cache type (default f16)\n"
             "  --no-graph            encode every decode step instead of replaying it\n"
+            "  --no-x8-chain         every block of the FFN's down product rounds its input\n"
+            "                        (instead of the SwiGLU product, once; same results)\n"
             "  --profile             GPU time per kernel of one extra generation run\n"
             "                        (direct launches, one event pair per dispatch)\n"
             "  --timeline FILE       write the device timeline of the whole run to FILE\n"
@@ -58,6 +60,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     o->reps = 5;
     o->group = 64;
     o->graph = 1;
+    o->x8_chain = 1;
     o->kv = MLXN_DTYPE_F16;
     o->format = "q4_0";
     for (int i = 1; i < argc; i++) {
@@ -94,6 +97,8 @@ static int parse(int argc, char **argv, bench_opts *o)
                 return fprintf(stderr, "mlxn bench: unknown output '%s'\n", v), 2;
         } else if (!strcmp(a, "--no-graph")) {
             o->graph = 0;
+        } else if (!strcmp(a, "--no-x8-chain")) {
+            o->x8_chain = 0;
         } else if (TAKES("--timeline", "--timeline")) {
             o->timeline = v;
         } else if (!strcmp(a, "--profile")) {
@@ -231,6 +236,7 @@ static mlxn_status open_model(const bench_opts *o, mlxn_device *dev, mlxn_model 
     mp.device = dev;
     mp.kv_dtype = o->kv;
     mp.decode_graph = o->graph;
+    mp.x8_chain = o->x8_chain;
     mp.n_ctx = o->n_ctx ? o->n_ctx : o->n_prompt + o->n_gen + 8;
     mp.progress = mlxn_cli_progress;
     if (o->model) {
@@ -272,8 +278,9 @@ static void print_md(const bench_opts *o, const char *name, mlxn_model *m, mlxn_
         else
             printf(" | |\n");
     }
-    printf("\ncopy bandwidth (read + write) measured in this run: %.0f GB/s; %d runs each%s\n",
-           bw / 1e9, o->reps, o->graph ? "" : "; decode graph off");
+    printf("\ncopy bandwidth (read + write) measured in this run: %.0f GB/s; %d runs each%s%s\n",
+           bw / 1e9, o->reps, o->graph ? "" : "; decode graph off",
+           o->x8_chain ? "" : "; x8 chain off");
 }
 
 static void print_json(const char *name, mlxn_model *m, mlxn_device *dev, result *r, int nr,

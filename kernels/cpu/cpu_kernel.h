@@ -36,6 +36,11 @@ struct mlxn__cpu_ctx {
 
 /* Run fn over [0, n) on the device's worker threads, in chunks of at least
  * `grain` items; returns when every item is done. */
+/* x (k values, k a multiple of 32) rounded to 8 bits per block of 32 by
+ * the rule of params/matmul.h: codes q in element order, d and isum per
+ * block (kernels/cpu/matvec_x8.c). */
+void mlxn__cpu_round_x8(const float *x, uint32_t k, int8_t *q, float *d, int *isum);
+
 void mlxn__cpu_parallel_for(mlxn__cpu_ctx *ctx, int64_t n, int64_t grain,
                             mlxn__cpu_range_fn fn, void *arg);
 

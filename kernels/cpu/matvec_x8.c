@@ -27,6 +27,7 @@ typedef struct x8_job {
     int n_w;
     const float *add;         /* (1, n) or NULL */
     float *out;               /* (1, n) */
+    uint8_t *x8o;             /* out as an x8 row (MLXN_MM_X8_OUT), else NULL */
     mlxn_matmul_params p;
     float *xn;                /* (k) x normalised (MLXN_MM_NORM) */
     int8_t *q;                /* x^ codes in element order */
@@ -52,11 +53,12 @@ static void normalise_x(x8_job *j)
         j->xn[i] = j->x[i] * inv * j->nw[i];
 }
 
-static void quantize_x(x8_job *j)
+/* x (k values, k a multiple of 32) rounded by the rule of
+ * kernels/params/matmul.h: codes q in element order, d and isum per block
+ * (also round_x8_f32's kernel, kernels/cpu/quant.c). */
+void mlxn__cpu_round_x8(const float *x, uint32_t k, int8_t *q, float *d, int *isum)
 {
-    const uint32_t nb = j->p.k / 32;
-    const float *x = j->xn ? j->xn : j->x;
-    for (uint32_t b = 0; b < nb; b++) {
+    for (uint32_t b = 0; b < k / 32; b++) {
         const float *xb = x + (size_t)b * 32;
         uint32_t amax = 0;
         for (int i = 0; i < 32; i++) {
@@ -65,16 +67,31 @@ static void quantize_x(x8_job *j)
             u &= 0x7fffffffu;
             amax = u > amax ? u : amax;
         }
-        float inv, d = mlxn_x8_scale(amax, &inv);
+        float inv, db = mlxn_x8_scale(amax, &inv);
         int s = 0;
         for (int i = 0; i < 32; i++) {
-            int q = mlxn_x8_round(xb[i] * inv);
-            j->q[b * 32 + i] = (int8_t)q;
-            s += q;
+            int v = mlxn_x8_round(xb[i] * inv);
+            q[b * 32 + i] = (int8_t)v;
+            s += v;
         }
-        j->d[b] = d;
-        j->isum[b] = s;
+        d[b] = db;
+        isum[b] = s;
     }
+}
+
+/* x^ from x (normalised first with MLXN_MM_NORM), or read from the x8 row
+ * x (MLXN_MM_X8_IN). */
+static void quantize_x(x8_job *j)
+{
+    const uint32_t k = j->p.k, nb = k / 32;
+    if (j->p.flags & MLXN_MM_X8_IN) {
+        const uint8_t *row = (const uint8_t *)j->x;
+        memcpy(j->q, row, k);
+        memcpy(j->d, row + MLXN_X8_D_OFF(k), sizeof *j->d * nb);
+        memcpy(j->isum, row + MLXN_X8_ISUM_OFF(k), sizeof *j->isum * nb);
+        return;
+    }
+    mlxn__cpu_round_x8(j->xn ? j->xn : j->x, k, j->q, j->d, j->isum);
 }
 
 /* The weights x block b of a row meets, as integers: w[l] = s[h] c[l] + o
@@ -215,6 +232,12 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
         quantize_x(j);
         mlxn__cpu_parallel_for(ctx, j->p.n, 1 + (1 << 16) / (1 + (int64_t)j->p.k * j->n_w),
                                x8_range, j);
+        /* MLXN_MM_X8_OUT: out as an x8 row too (the slots are the CUDA
+         * producer's; left as they are) */
+        if (j->x8o)
+            mlxn__cpu_round_x8(j->out, j->p.n, (int8_t *)j->x8o,
+                               (float *)(j->x8o + MLXN_X8_D_OFF(j->p.n)),
+                               (int *)(j->x8o + MLXN_X8_ISUM_OFF(j->p.n)));
     } else {
         mlxn__cpu_fail(ctx, "matvec_x8: out of memory for x (k = %u)", j->p.k);
     }
@@ -225,7 +248,7 @@ static void x8_run(mlxn__cpu_ctx *ctx, x8_job *j)
 }
 
 /* The arguments of matvec_x8_<f> (n_w 1: x, W..., add, out, nw, params)
- * and matvec_swiglu_x8_<f> (n_w 2: x, Wg..., Wu..., out, nw, params),
+ * and matvec_swiglu_x8_<f> (n_w 2: x, Wg..., Wu..., out, nw, x8o, params),
  * W... being w, scales, biases for MLX 4-bit and the blocks for the GGUF
  * formats (fmt: 0 MLX 4-bit, 1 Q4_K, 2 Q6_K, 3 Q8_0). */
 static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int fmt)
@@ -249,7 +272,10 @@ static void run_args(mlxn__cpu_ctx *ctx, void **args, int n_w, int fmt)
     const int add = n_w == 1 ? a++ : 0;
     j.out = MLXN_ARG_PTR(float, a);
     j.nw = MLXN_ARG_PTR(const float, a + 1);
-    j.p = MLXN_ARG_VAL(mlxn_matmul_params, a + 2);
+    a += n_w == 2 ? 3 : 2;
+    j.p = MLXN_ARG_VAL(mlxn_matmul_params, a);
+    if (n_w == 2 && (j.p.flags & MLXN_MM_X8_OUT))
+        j.x8o = MLXN_ARG_PTR(uint8_t, a - 1);
     j.add = add && (j.p.flags & MLXN_MM_ADD) ? MLXN_ARG_PTR(const float, add) : NULL;
     x8_run(ctx, &j);
 }
@@ -279,3 +305,18 @@ MLXN_CPU_KERNEL(matvec_x8_tma_odd_q6_k) { run_args(ctx, args, 1, 2); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_odd_q6_k) { run_args(ctx, args, 2, 2); }
 MLXN_CPU_KERNEL(matvec_x8_tma_odd_q8_0) { run_args(ctx, args, 1, 3); }
 MLXN_CPU_KERNEL(matvec_swiglu_x8_tma_odd_q8_0) { run_args(ctx, args, 2, 3); }
+
+/* args: x, out8, params (m, k): as the CUDA kernel, row by row. */
+MLXN_CPU_KERNEL(round_x8_f32)
+{
+    const float *x = MLXN_ARG_PTR(const float, 0);
+    uint8_t *out8 = MLXN_ARG_PTR(uint8_t, 1);
+    const mlxn_matmul_params p = MLXN_ARG_VAL(mlxn_matmul_params, 2);
+    (void)ctx;
+    for (uint32_t r = 0; r < p.m; r++) {
+        uint8_t *row = out8 + (uint64_t)r * MLXN_X8_ROW_BYTES(p.k);
+        mlxn__cpu_round_x8(x + (uint64_t)r * p.k, p.k, (int8_t *)row,
+                           (float *)(row + MLXN_X8_D_OFF(p.k)),
+                           (int *)(row + MLXN_X8_ISUM_OFF(p.k)));
+    }
+}

@@ -124,7 +124,8 @@ __device__ __forceinline__ void x8_run(const float *x, const float *nw, const x8
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
     MLXN_TL_MARK(1);
-    x8_quantize<F == X8_Q4K>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si, [] {});
+    x8_quantize<F == X8_Q4K>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si, [] {},
+                             p.flags & MLXN_MM_X8_IN);
     __syncthreads();
     MLXN_TL_MARK(2);
 #pragma unroll
@@ -184,9 +185,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS
     MLXN_TL_END(MLXN_TL_X8_EARLY, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
-/* args: x, wg, sg, bg, wu, su, bu, out, nw, params (matvec_swiglu_mlx4's
- * layout with the norm weight nw before params) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+/* args: x, wg, sg, bg, wu, su, bu, out, nw, x8o, params (matvec_swiglu_mlx4's
+ * layout with the norm weight nw and the x8 output x8o before params;
+ * only the _tma kernels write x8o, with MLXN_MM_X8_OUT) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
     MLXN_TL_BEGIN();
@@ -195,7 +197,7 @@ MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCK
 }
 
 /* args: as matvec_swiglu_x8_mlx4, W immutable (see matvec_x8_early_mlx4) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_early_mlx4, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
     MLXN_TL_BEGIN();
@@ -226,11 +228,44 @@ MLXN_KERNEL_BOUNDED(matvec_x8_q4_k, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(cons
     MLXN_TL_END(MLXN_TL_X8, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
-/* args: x, wg, wu, out, nw, params (matvec_swiglu_q4_k's layout with nw) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_q4_k, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+/* args: x, wg, wu, out, nw, x8o, params (matvec_swiglu_q4_k's layout with
+ * nw and x8o, as matvec_swiglu_x8_mlx4) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_q4_k, 32 * MLXN_X8_WARPS, MLXN_X8_MIN_BLOCKS)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
     MLXN_TL_BEGIN();
     x8_run<2, 1, MLXN_X8K_S_SWIGLU, 0, X8_Q4K>(x, nw, wt, 0, out, p);
     MLXN_TL_END(MLXN_TL_X8_SWIGLU, p.n, p.k | (uint64_t)p.flags << 32);
+}
+
+/* args: x, out8, params (m, k): each row of x (m rows of k f32, k a
+ * multiple of 32) rounded into an x8 row (kernels/params/matmul.h) of
+ * out8, rows MLXN_X8_ROW_BYTES(k) apart, by the rule of x8_quantize4: one
+ * warp per block of 32 values. The rows' slots are not touched. */
+MLXN_KERNEL(round_x8_f32)(const float *x, uint8_t *out8, mlxn_matmul_params p)
+{
+    MLXN_PDL_ENTER();
+    const uint32_t lane = threadIdx.x % 32, nb = p.k / 32;
+    const uint64_t n_blocks = (uint64_t)p.m * nb, step = (uint64_t)gridDim.x * blockDim.x / 32;
+    for (uint64_t i = ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; i < n_blocks;
+         i += step) {
+        const uint32_t r = (uint32_t)(i / nb), b = (uint32_t)(i % nb);
+        const float v = x[(uint64_t)r * p.k + 32 * b + lane];
+        uint8_t *row = out8 + (uint64_t)r * MLXN_X8_ROW_BYTES(p.k);
+        uint32_t a = __float_as_uint(v) & 0x7fffffffu;
+#pragma unroll
+        for (int o = 16; o; o >>= 1)
+            a = max(a, __shfl_xor_sync(~0u, a, o));
+        float inv, d = mlxn_x8_scale(a, &inv);
+        const int q = mlxn_x8_round(v * inv);
+        int s = q;
+#pragma unroll
+        for (int o = 16; o; o >>= 1)
+            s += __shfl_xor_sync(~0u, s, o);
+        row[32 * b + lane] = (uint8_t)(int8_t)q;
+        if (lane == 0) {
+            ((float *)(row + MLXN_X8_D_OFF(p.k)))[b] = d;
+            ((int *)(row + MLXN_X8_ISUM_OFF(p.k)))[b] = s;
+        }
+    }
 }

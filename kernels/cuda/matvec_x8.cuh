@@ -93,6 +93,50 @@ __device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float ep
     return mlxn__rms_scale(x8_block_sum(ss), k, eps);
 }
 
+/* x given rounded (MLXN_MM_X8_IN: an x8 row, kernels/params/matmul.h)
+ * -> sq, sd, si as x8_quantize leaves them: thread t takes blocks t, t +
+ * blockDim.x, ... (two 16-byte loads of codes, d, isum), all loads of a
+ * round issued before any is used; codes are stored in mlxn_x8_pos order
+ * (within each 8, even elements then odd) or, NAT, padded in element
+ * order. after_loads() as in x8_quantize. */
+template <bool NAT, class F>
+__device__ __forceinline__ void x8_stage_in(const uint8_t *x8, uint32_t k, int8_t *sq,
+                                            float *sd, int *si, F &&after_loads)
+{
+    const uint32_t nb = k / 32;
+    const float *xd = (const float *)(x8 + MLXN_X8_D_OFF(k));
+    const int *xi = (const int *)(x8 + MLXN_X8_ISUM_OFF(k));
+    for (uint32_t base = 0; base < nb; base += blockDim.x) {
+        const uint32_t b = base + threadIdx.x;
+        uint4 c[2];
+        float d = 0.0f;
+        int is = 0;
+        if (b < nb) {
+            c[0] = ((const uint4 *)x8)[2 * b];
+            c[1] = ((const uint4 *)x8)[2 * b + 1];
+            d = xd[b];
+            is = xi[b];
+        }
+        if (base + blockDim.x >= nb)
+            after_loads();
+        if (b >= nb)
+            continue;
+        if (!NAT) {
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const uint4 v = c[h];
+                c[h] = make_uint4(__byte_perm(v.x, v.y, 0x6420), __byte_perm(v.x, v.y, 0x7531),
+                                  __byte_perm(v.z, v.w, 0x6420), __byte_perm(v.z, v.w, 0x7531));
+            }
+        }
+        uint4 *q = (uint4 *)(sq + 32 * b + (NAT ? 16 * (b / 4) : 0));
+        q[0] = c[0];
+        q[1] = c[1];
+        sd[b] = d;
+        si[b] = is;
+    }
+}
+
 /* x (k f32, 16-byte aligned) -> sq (k int8 in mlxn_x8_pos order, or
  * padded in element order with NAT), sd (d per block), si (isum per
  * block), by the whole block: each thread loads
@@ -102,12 +146,17 @@ __device__ __forceinline__ float x8_rms_inv(const float *x, uint32_t k, float ep
  * registers (x is read once), else from a pass of its own first.
  * after_loads() runs once the last round's loads are issued, before any
  * of them is used (the _tma kernels issue their weight copies there, so
- * those queue behind x instead of x behind them). */
+ * those queue behind x instead of x behind them). in8 (MLXN_MM_X8_IN): x
+ * is an x8 row, staged by x8_stage_in. */
 template <bool NAT, class F>
 __device__ __forceinline__ void x8_quantize(const float *x, const float *nw, float eps,
                                             uint32_t k, int8_t *sq, float *sd, int *si,
-                                            F &&after_loads)
+                                            F &&after_loads, bool in8 = false)
 {
+    if (in8) {
+        x8_stage_in<NAT>((const uint8_t *)x, k, sq, sd, si, after_loads);
+        return;
+    }
     const float4 *x4 = (const float4 *)x, *n4w = (const float4 *)nw;
     const uint32_t n4 = k / 4, nt = blockDim.x;
     const bool one_round = n4 <= nt * X8_QLOADS;
@@ -243,27 +292,28 @@ __device__ __forceinline__ void x8_load(x8_stage<U, NW> &st, const x8_w *wt, x8_
 }
 
 /* The output of one row from the warp's per-lane sums: silu(gate) * up
- * with two weights, plus add[row] with MLXN_MM_ADD. */
+ * with two weights, plus add[row] with MLXN_MM_ADD; returned (in every
+ * lane for two weights, in lane 0 for one). */
 template <int NW>
-__device__ __forceinline__ void x8_finish(float acc[NW], uint32_t row, const float *add,
-                                          float *out, const mlxn_matmul_params &p)
+__device__ __forceinline__ float x8_finish(float acc[NW], uint32_t row, const float *add,
+                                           float *out, const mlxn_matmul_params &p)
 {
 #pragma unroll
     for (int v = 0; v < NW; v++)
 #pragma unroll
         for (int o = 16; o; o >>= 1)
             acc[v] += __shfl_xor_sync(~0u, acc[v], o);
-    if (threadIdx.x % 32 == 0) {
-        float r = acc[0];
-        if (NW == 2)
-            r = r / (1.0f + __expf(-r)) * acc[NW - 1];
-        else if (p.flags & MLXN_MM_ADD)
-            r += add[row];
+    float r = acc[0];
+    if (NW == 2)
+        r = r / (1.0f + __expf(-r)) * acc[NW - 1];
+    else if ((p.flags & MLXN_MM_ADD) && threadIdx.x % 32 == 0)
+        r += add[row];
+    if (threadIdx.x % 32 == 0)
         out[row] = r;
-    }
 #pragma unroll
     for (int v = 0; v < NW; v++)
         acc[v] = 0.0f;
+    return r;
 }
 
 /* Adds a loaded chunk to the lane sums (the caller writes the row after

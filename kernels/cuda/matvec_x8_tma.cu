@@ -371,11 +371,108 @@ __device__ __forceinline__ float x8t_dot16(float acc, const uint4 &w, const floa
     return acc;
 }
 
+/* MLXN_MM_X8_OUT: out also written as an x8 row (kernels/params/matmul.h)
+ * by the warps that write it, with no fence, atomic or wait while the
+ * weights stream: each of those costs about as long as the copies take
+ * to land (H200, the SwiGLU product at 14336 x 4096, 16.8 us plain: 28.4
+ * with a release add per row, 22.4 with one fence and add per warp at its
+ * end, 24.2 with relaxed adds per row read at the end). Every row has a
+ * slot (its f32 bits and a tag); a dispatch writes every slot with the
+ * tag one above the last, so all slots of a block of 32 carry the same
+ * tag between dispatches. After the wait, lane i reads the tag of the
+ * warp's i-th row (i < 32: the op keeps n within 32 rows a warp); when the
+ * row is written lane i stores its slot with that tag + 1. The block's
+ * row 32 g + g % 32 (one row of each block, spread over the warps) names
+ * the warp that rounds block g after its own rows: it reads the 32 slots
+ * until all carry the new tag (other writers' stores may still be on
+ * their way) and rounds them by the rule of x8_quantize4, so the codes
+ * equal those the consumer would make from out. A block whose tags never
+ * agree (an x8 row not zeroed when made) gets d = NaN after a few
+ * seconds of reading, so its products come out NaN instead of hanging. */
+struct x8o_state {
+    uint32_t n_rows; /* rows the warp has written */
+    uint32_t row;    /* lane i: the warp's i-th row (~0u past the end) */
+    uint32_t tag;    /* lane i: the tag its slot gets */
+};
+
+__device__ __forceinline__ uint64_t *x8o_slots(uint8_t *x8, uint32_t n)
+{
+    return (uint64_t *)(x8 + MLXN_X8_SLOT_OFF(n));
+}
+
+/* After griddepcontrol.wait: lane i's row and its slot's new tag. */
+__device__ __forceinline__ x8o_state x8o_start(uint8_t *x8, uint32_t n, uint32_t gw,
+                                              uint32_t n_warps)
+{
+    const uint64_t row = gw + (uint64_t)(threadIdx.x % 32) * n_warps;
+    x8o_state st = {0, ~0u, 0};
+    if (row < n) {
+        uint64_t s;
+        asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];"
+                     : "=l"(s) : "l"(x8o_slots(x8, n) + row) : "memory");
+        st.row = (uint32_t)row;
+        st.tag = (uint32_t)(s >> 32) + 1;
+    }
+    return st;
+}
+
+/* The warp wrote its next row (value v in every lane). */
+__device__ __forceinline__ void x8o_row(x8o_state &st, uint8_t *x8, uint32_t n, float v)
+{
+    if (threadIdx.x % 32 == st.n_rows) {
+        const uint64_t slot = (uint64_t)st.tag << 32 | __float_as_uint(v);
+        asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(x8o_slots(x8, n) + st.row),
+                     "l"(slot)
+                     : "memory");
+    }
+    st.n_rows++;
+}
+
+/* After the warp's loop: the blocks it rounds. */
+__device__ __forceinline__ void x8o_finish(const x8o_state &st, uint8_t *x8, uint32_t n)
+{
+    const uint32_t lane = threadIdx.x % 32;
+    const uint64_t *slots = x8o_slots(x8, n);
+    const bool rounds = st.row != ~0u && st.row % 32 == (st.row / 32) % 32;
+    for (uint32_t m = __ballot_sync(~0u, rounds); m; m &= m - 1) {
+        const int i = __ffs(m) - 1;
+        const uint32_t g = __shfl_sync(~0u, st.row, i) / 32, t = __shfl_sync(~0u, st.tag, i);
+        uint64_t s;
+        bool agree;
+        for (uint32_t tries = 0;; tries++) {
+            asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];"
+                         : "=l"(s) : "l"(slots + 32 * g + lane) : "memory");
+            agree = __all_sync(~0u, (uint32_t)(s >> 32) == t);
+            if (agree || tries == (1u << 22))
+                break;
+            if (tries > 64)
+                __nanosleep(256);
+        }
+        const float v = __uint_as_float((uint32_t)s);
+        uint32_t a = __float_as_uint(v) & 0x7fffffffu;
+#pragma unroll
+        for (int o = 16; o; o >>= 1)
+            a = max(a, __shfl_xor_sync(~0u, a, o));
+        float inv, d = mlxn_x8_scale(a, &inv);
+        const int q = mlxn_x8_round(v * inv);
+        int sum = q;
+#pragma unroll
+        for (int o = 16; o; o >>= 1)
+            sum += __shfl_xor_sync(~0u, sum, o);
+        x8[32 * g + lane] = (uint8_t)(int8_t)q;
+        if (lane == 0) {
+            ((float *)(x8 + MLXN_X8_D_OFF(n)))[g] = agree ? d : __int_as_float(0x7fc00000);
+            ((int *)(x8 + MLXN_X8_ISUM_OFF(n)))[g] = sum;
+        }
+    }
+}
+
 /* Shared memory of the _tma kernels (MLXN_X8T_SHARED): WARPS x S slots,
  * then the slots' mbarriers, then x rounded (k + k / 32 * 8 bytes). */
 template <int NW, int S, int WARPS, int F, bool ODD>
 __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x8_w *wt,
-                                        const float *add, float *out, const mlxn_matmul_params &p)
+                                        const float *add, float *out, uint8_t *x8o,
+                                        const mlxn_matmul_params &p)
 {
     extern __shared__ __align__(16) unsigned char x8_smem[];
     const uint32_t lane = threadIdx.x % 32, wi = threadIdx.x / 32;
@@ -421,7 +518,7 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
         x8t_stage_x(x, p.k, (float *)sq, rest);
     else
         x8_quantize<F != X8_MLX4>(x, p.flags & MLXN_MM_NORM ? nw : 0, p.eps, p.k, sq, sd, si,
-                                  rest);
+                                  rest, p.flags & MLXN_MM_X8_IN);
     __syncthreads();
     MLXN_TL_MARK(2);
     float acc[NW];
@@ -429,6 +526,9 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
     for (int v = 0; v < NW; v++)
         acc[v] = 0.0f;
     uint32_t phase = 0;
+    const bool x8out = NW == 2 && (p.flags & MLXN_MM_X8_OUT);
+    const x8o_state xo0 = {0, ~0u, 0};
+    x8o_state xo = x8out ? x8o_start(x8o, p.n, gw, n_warps) : xo0;
     for (uint32_t i = 0; cc.row < p.n; i = i + 1 == S ? 0 : i + 1) {
         const unsigned char *slot = slots + X8T_SLOT_BYTES(NW) * i;
         x8t_wait(x8t_smem(&bars[i]), (phase >> i) & 1);
@@ -522,9 +622,14 @@ __device__ __forceinline__ void x8t_run(const float *x, const float *nw, const x
             x8_advance(lc, cpr, n_warps);
         const x8_cursor done = cc;
         x8_advance(cc, cpr, n_warps);
-        if (done.j == cpr - 1)
-            x8_finish<NW>(acc, done.row, add, out, p);
+        if (done.j == cpr - 1) {
+            const float r = x8_finish<NW>(acc, done.row, add, out, p);
+            if (x8out)
+                x8o_row(xo, x8o, p.n, r);
+        }
     }
+    if (x8out)
+        x8o_finish(xo, x8o, p.n);
 }
 
 /* The _tma kernels' bodies: one weight (w, and for MLX the scales and
@@ -537,16 +642,17 @@ __device__ __forceinline__ void x8t_one(const float *x, const x8_w &w, const flo
 {
     const x8_w wt[1] = {w};
     MLXN_TL_BEGIN();
-    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F, ODD>(x, nw, wt, add, out, p);
+    x8t_run<1, MLXN_X8T_S, MLXN_X8T_WARPS, F, ODD>(x, nw, wt, add, out, nullptr, p);
     MLXN_TL_END(MLXN_TL_X8_TMA, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
 template <int F, bool ODD = false>
 __device__ __forceinline__ void x8t_two(const float *x, const x8_w (&wt)[2], float *out,
-                                        const float *nw, const mlxn_matmul_params &p)
+                                        const float *nw, uint8_t *x8o,
+                                        const mlxn_matmul_params &p)
 {
     MLXN_TL_BEGIN();
-    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F, ODD>(x, nw, wt, 0, out, p);
+    x8t_run<2, MLXN_X8T_S_SWIGLU, MLXN_X8T_WARPS_SWIGLU, F, ODD>(x, nw, wt, 0, out, x8o, p);
     MLXN_TL_END(MLXN_TL_X8_SWIGLU_TMA, p.n, p.k | (uint64_t)p.flags << 32);
 }
 
@@ -557,10 +663,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx4, 32 * MLXN_X8T_WARPS, 1)(const float *x, 
 }
 
 /* args: as matvec_swiglu_x8_early_mlx4 (W immutable; the conditions above) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx4, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx4, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8t_two<X8_MLX4>(x, wt, out, nw, p);
+    x8t_two<X8_MLX4>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_x8_tma_mlx4, for MLX 8-bit weights (copy engine only:
@@ -571,10 +677,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_mlx8, 32 * MLXN_X8T_WARPS, 1)(const float *x, 
 }
 
 /* args: as matvec_swiglu_x8_tma_mlx4, for MLX 8-bit weights */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8t_two<X8_MLX8>(x, wt, out, nw, p);
+    x8t_two<X8_MLX8>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_x8_q4_k (W immutable, rows 16-byte aligned: every
@@ -585,10 +691,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_q4_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, 
 }
 
 /* args: as matvec_swiglu_x8_q4_k (W immutable) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q4_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q4_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_Q4K>(x, wt, out, nw, p);
+    x8t_two<X8_Q4K>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_q6_k's with nw before params (W immutable, k a multiple
@@ -598,11 +704,12 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_q6_k, 32 * MLXN_X8T_WARPS, 1)(const float *x, 
     x8t_one<X8_Q6K>(x, {w, 0, 0}, add, out, nw, p);
 }
 
-/* args: as matvec_swiglu_q6_k's with nw before params (as matvec_x8_tma_q6_k) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+/* args: as matvec_swiglu_q6_k's with nw and x8o before params (as
+ * matvec_x8_tma_q6_k) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_Q6K>(x, wt, out, nw, p);
+    x8t_two<X8_Q6K>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_q8_0's with nw before params (W immutable, k a multiple
@@ -612,11 +719,12 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_q8_0, 32 * MLXN_X8T_WARPS, 1)(const float *x, 
     x8t_one<X8_Q80>(x, {w, 0, 0}, add, out, nw, p);
 }
 
-/* args: as matvec_swiglu_q8_0's with nw before params (as matvec_x8_tma_q8_0) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+/* args: as matvec_swiglu_q8_0's with nw and x8o before params (as
+ * matvec_x8_tma_q8_0) */
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_Q80>(x, wt, out, nw, p);
+    x8t_two<X8_Q80>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_x8_tma_q6_k, for rows that do not start on 16-byte
@@ -628,10 +736,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_odd_q6_k, 32 * MLXN_X8T_WARPS, 1)(const float 
 }
 
 /* args: as matvec_swiglu_x8_tma_q6_k (as matvec_x8_tma_odd_q6_k) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q6_k, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_Q6K, true>(x, wt, out, nw, p);
+    x8t_two<X8_Q6K, true>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_x8_tma_q8_0, for rows that do not start on 16-byte
@@ -642,10 +750,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_odd_q8_0, 32 * MLXN_X8T_WARPS, 1)(const float 
 }
 
 /* args: as matvec_swiglu_x8_tma_q8_0 (as matvec_x8_tma_odd_q8_0) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_q8_0, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_Q80, true>(x, wt, out, nw, p);
+    x8t_two<X8_Q80, true>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_x8_tma_mlx8, for k not a multiple of 8 groups (each
@@ -656,10 +764,10 @@ MLXN_KERNEL_BOUNDED(matvec_x8_tma_odd_mlx8, 32 * MLXN_X8T_WARPS, 1)(const float 
 }
 
 /* args: as matvec_swiglu_x8_tma_mlx8 (as matvec_x8_tma_odd_mlx8) */
-MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, mlxn_matmul_params p)
+MLXN_KERNEL_BOUNDED(matvec_swiglu_x8_tma_odd_mlx8, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint16_t *sg, const uint16_t *bg, const uint4 *wu, const uint16_t *su, const uint16_t *bu, float *out, const float *nw, uint8_t *x8o, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, sg, bg}, {wu, su, bu}};
-    x8t_two<X8_MLX8, true>(x, wt, out, nw, p);
+    x8t_two<X8_MLX8, true>(x, wt, out, nw, x8o, p);
 }
 
 /* args: as matvec_bf16 (x, w, add, out, params): the dense 16-bit
@@ -681,12 +789,12 @@ MLXN_KERNEL_BOUNDED(matvec_tma_f16, 32 * MLXN_X8T_WARPS, 1)(const float *x, cons
 MLXN_KERNEL_BOUNDED(matvec_swiglu_tma_bf16, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_BF16>(x, wt, out, nullptr, p);
+    x8t_two<X8_BF16>(x, wt, out, nullptr, nullptr, p);
 }
 
 /* args: as matvec_swiglu_tma_bf16, for f16 weights */
 MLXN_KERNEL_BOUNDED(matvec_swiglu_tma_f16, 32 * MLXN_X8T_WARPS_SWIGLU, 1)(const float *x, const uint4 *wg, const uint4 *wu, float *out, mlxn_matmul_params p)
 {
     const x8_w wt[2] = {{wg, 0, 0}, {wu, 0, 0}};
-    x8t_two<X8_F16>(x, wt, out, nullptr, p);
+    x8t_two<X8_F16>(x, wt, out, nullptr, nullptr, p);
 }

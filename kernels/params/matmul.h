@@ -31,8 +31,30 @@ enum {
     /* matvec_x8_*: x is first RMS-normalised with the f32 weight nw
      * (x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i], the sum of squares in
      * float64 as rms_norm's CPU kernel) and then rounded to 8 bits. */
-    MLXN_MM_NORM = 1u << 5
+    MLXN_MM_NORM = 1u << 5,
+    /* matvec_x8_*: x is given rounded, as an x8 row (below) a producer
+     * wrote (round_x8_f32, or a product with MLXN_MM_X8_OUT); with the
+     * same codes the results equal those from the f32 row bit for bit.
+     * Not with MLXN_MM_NORM. */
+    MLXN_MM_X8_IN = 1u << 6,
+    /* matvec_swiglu_x8_tma_*: out is also written as an x8 row to the
+     * kernel's x8o argument (each block of 32 outputs rounded by one warp
+     * once all 32 reached their slots). n a multiple of 32, at most 32
+     * rows per warp of the grid. */
+    MLXN_MM_X8_OUT = 1u << 7
 };
+
+/* An x8 row: one f32 row of k values (k a multiple of 32) rounded by the
+ * rule of matvec_x8_* below, laid out as the k codes in element order,
+ * then d (f32) and isum (int32) of each block of 32; then, for a producer
+ * that rounds its own output (MLXN_MM_X8_OUT), one 8-byte slot per value:
+ * its f32 bits and a tag that each such dispatch raises by one for every
+ * slot (zero the buffer when it is made, so the tags of a block agree).
+ * Rows of an x8 buffer are MLXN_X8_ROW_BYTES apart. */
+#define MLXN_X8_D_OFF(k) ((uint64_t)(k))
+#define MLXN_X8_ISUM_OFF(k) (MLXN_X8_D_OFF(k) + (uint64_t)(k) / 8u)
+#define MLXN_X8_SLOT_OFF(k) (MLXN_X8_ISUM_OFF(k) + (uint64_t)(k) / 8u)
+#define MLXN_X8_ROW_BYTES(k) ((MLXN_X8_SLOT_OFF(k) + 8u * (uint64_t)(k) + 15u) / 16u * 16u)
 
 /* Rows of x above which ops use the prefill path instead of matvec. */
 #define MLXN_MATVEC_MAX_M 8

@@ -62,6 +62,10 @@ struct mlxn_model {
     /* activation storage, sized for n_batch tokens */
     mlxn_buffer *ids_store, *pos_store, *pos_buf; /* I32 */
     mlxn_buffer *x_store, *norm_store, *qkv_store, *attn_store, *ffn_store;
+    /* the FFN's hidden row rounded by its producer (an x8 row of n_ff,
+     * mlxn_op_norm_matmul_swiglu_x8), read by the down product; NULL when
+     * n_ff is not a multiple of 32 */
+    mlxn_buffer *ffn_x8;
     mlxn_buffer *logits_store;  /* (n_vocab) f32 */
     mlxn_buffer *scratch;       /* attention scratch, or NULL */
     mlxn_buffer *sampler_state; /* sized for the sampler of the last generate */

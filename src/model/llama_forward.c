@@ -10,6 +10,8 @@
  *               x += attention(q, cache) @ Wo^T
  *               n = rms_norm(x) * ffn_norm          folded into the next
  *               x += (silu(n @ Wg^T) * (n @ Wu^T)) @ Wd^T
+ *                   (one row: the SwiGLU product also rounds its output
+ *                   to 8 bits for the down product, where that pays)
  *   logits = (rms_norm(x) * output_norm) @ Wout^T   (last row, or all)
  * "Folded": mlxn_op_norm_matmul*, one kernel where the int8-activation
  * kernels run (m = 1 with 4-bit weights), else the norm op and the product.
@@ -64,12 +66,19 @@ static mlxn_status encode_layer(mlxn_model *m, const mlxn__layer *L, const mlxn_
     /* the op before (rope_kv) writes only the row at pos; pos is written
      * before the step starts */
     ap.stable_prefix = 1;
+    /* one row: the hidden row rounded once, by the SwiGLU product's warps,
+     * instead of by every block of the down product (where that pays) */
+    mlxn_buffer *h8 = a->m == 1 && m->ffn_x8 && m->params.x8_chain &&
+                              mlxn_op_swiglu_x8_pays(e, a->x, L->ffn_norm, &L->w_gate,
+                                                     &L->w_up, a->ffn, &L->w_down)
+                          ? m->ffn_x8
+                          : NULL;
     if ((st = mlxn_op_attention(e, a->q, L->k_cache, L->v_cache, m->pos_buf, &ap, m->scratch,
                                 a->attn)) ||
         (st = mlxn_op_matmul(e, a->attn2, &L->wo, a->x, a->x)) ||
-        (st = mlxn_op_norm_matmul_swiglu(e, a->x, L->ffn_norm, c->rms_eps, a->norm, &L->w_gate,
-                                         &L->w_up, a->ffn)) ||
-        (st = mlxn_op_matmul(e, a->ffn, &L->w_down, a->x, a->x)))
+        (st = mlxn_op_norm_matmul_swiglu_x8(e, a->x, L->ffn_norm, c->rms_eps, a->norm,
+                                            &L->w_gate, &L->w_up, a->ffn, h8)) ||
+        (st = mlxn_op_matmul_x8(e, a->ffn, h8, &L->w_down, a->x, a->x)))
         return st;
     return MLXN_OK;
 }

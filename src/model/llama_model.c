@@ -5,6 +5,7 @@
  * the forward pass in llama_forward.c.
  */
 #include "model/llama.h"
+#include "params/matmul.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ mlxn_model_params mlxn_model_params_default(void)
     p.n_batch = 512;
     p.kv_dtype = MLXN_DTYPE_F16;
     p.decode_graph = 1;
+    p.x8_chain = 1;
     return p;
 }
 
@@ -164,6 +166,10 @@ static mlxn_status alloc_state(mlxn_model *m)
         (st = mlxn__model_buffer(m, MLXN_DTYPE_F32, 2, s_attn, &m->attn_store)) ||
         (st = mlxn__model_buffer(m, MLXN_DTYPE_F32, 2, s_ffn, &m->ffn_store)) ||
         (st = mlxn__model_buffer(m, MLXN_DTYPE_F32, 2, s_logits, &m->logits_store)))
+        return st;
+    int64_t s_x8[1] = {(int64_t)MLXN_X8_ROW_BYTES((uint64_t)c->n_ff)};
+    if (c->n_ff % 32 == 0 &&
+        (st = mlxn__model_buffer(m, MLXN_DTYPE_U8, 1, s_x8, &m->ffn_x8)))
         return st;
     for (int l = 0; l < c->n_layer; l++) {
         mlxn__layer *L = &m->layers[l];

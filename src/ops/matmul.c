@@ -360,12 +360,17 @@ static int dense_tma_ok(mlxn_encoder *enc, const mlxn__mm_w *d, const mlxn_buffe
            x8t_shared(d, nw) <= MLXN_X8T_MAX_SHARED;
 }
 
+/* x8in: x as an x8 row (mlxn_op_matmul_x8), read instead of x where the
+ * int8-activation kernels run; NULL otherwise. */
 static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d,
-                          mlxn_buffer *add, mlxn_buffer *out, int64_t m, const mm_norm *nrm)
+                          mlxn_buffer *add, mlxn_buffer *out, int64_t m, const mm_norm *nrm,
+                          mlxn_buffer *x8in)
 {
     mlxn_kernel *k;
     const int dense = !nrm && dense_tma_ok(enc, d, x, m, 1);
     const int x8 = !dense && use_x8(enc, d, x, m, 1);
+    if (!x8 || nrm)
+        x8in = NULL;
     const int var = x8 ? x8_variant(d, NULL) : X8_PLAIN;
     mlxn_status st = dense ? mlxn__op_kernel(enc, &k, "matvec_tma_%s", d->fmt)
                      : x8  ? mlxn__op_kernel(enc, &k, "matvec_x8%s_%s", X8_SUFFIX[var], d->fmt)
@@ -375,9 +380,11 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     mlxn_matmul_params p = mlxn__mm_params(d, m);
     if (add)
         p.flags |= MLXN_MM_ADD;
+    if (x8in)
+        p.flags |= MLXN_MM_X8_IN;
     mlxn__op_launch l;
     mlxn__op_begin(&l, k, MLXN_OP_MATMUL);
-    mlxn__op_buf(&l, x, 1, 0);
+    mlxn__op_buf(&l, x8in ? x8in : x, 1, 0);
     mlxn__mm_bind_weight(&l, d);
     mlxn__op_buf(&l, add ? add : out, add != NULL, 0);
     mlxn__op_buf(&l, out, 0, 1);
@@ -393,9 +400,22 @@ static mlxn_status matvec(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *d
     return mlxn__op_encode(enc, &l);
 }
 
+/* Whether a _tma SwiGLU kernel of geometry l can round its n outputs
+ * itself (MLXN_MM_X8_OUT): n a multiple of 32 and, on CUDA, at most 32
+ * rows a warp. */
+static int x8o_fits(mlxn_encoder *enc, const mlxn__mm_w *g, const mlxn__op_launch *l)
+{
+    return g->n % 32 == 0 &&
+           (mlxn_device_backend(mlxn_encoder_device(enc)) != MLXN_BACKEND_CUDA ||
+            (uint64_t)g->n <= 32ull * l->grid.x * x8t_warps(2));
+}
+
+/* x8out: out also as an x8 row (mlxn_op_norm_matmul_swiglu_x8), written
+ * by the _tma kernels themselves (MLXN_MM_X8_OUT) and by round_x8 after
+ * the others; NULL for none. */
 static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__mm_w *g,
                                  const mlxn__mm_w *u, mlxn_buffer *out, int64_t m,
-                                 const mm_norm *nrm)
+                                 const mm_norm *nrm, mlxn_buffer *x8out)
 {
     mlxn_kernel *k;
     const int dense = !nrm && dense_tma_ok(enc, g, x, m, 2) && dense_tma_ok(enc, u, x, m, 2);
@@ -414,16 +434,27 @@ static mlxn_status matvec_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn__
     mlxn__mm_bind_weight(&l, g);
     mlxn__mm_bind_weight(&l, u);
     mlxn__op_buf(&l, out, 0, 1);
+    int self_x8 = 0;
     if (dense) {
         x8_geometry(enc, &l, g, 2);
     } else if (x8) {
-        x8_bind_norm(&l, &p, nrm, x);
         x8_geometry(enc, &l, g, var >= X8_TMA ? 2 : 0);
+        /* the _tma kernels round out themselves: n a multiple of 32, at
+         * most 32 rows a warp */
+        self_x8 = x8out && var >= X8_TMA && x8o_fits(enc, g, &l);
+        x8_bind_norm(&l, &p, nrm, x);
+        /* x8o: the slots are read and written */
+        mlxn__op_buf(&l, self_x8 ? x8out : out, self_x8, self_x8);
+        if (self_x8)
+            p.flags |= MLXN_MM_X8_OUT;
     } else {
         matvec_geometry(&l, &p, g, 2);
     }
     mlxn__op_bytes(&l, &p, sizeof p);
-    return mlxn__op_encode(enc, &l);
+    mlxn_status st2 = mlxn__op_encode(enc, &l);
+    if (st2 != MLXN_OK || !x8out || self_x8)
+        return st2;
+    return mlxn_op_round_x8(enc, out, x8out);
 }
 
 /* ---- our own tiled kernel (capture mode, no library, the CPU) ------------------------ */
@@ -520,13 +551,83 @@ static mlxn_status check_swiglu(mlxn_encoder *enc, const char *op, mlxn_buffer *
 mlxn_status mlxn_op_matmul(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight *w,
                            mlxn_buffer *add, mlxn_buffer *out)
 {
+    return mlxn_op_matmul_x8(enc, x, NULL, w, add, out);
+}
+
+/* An x8 buffer for rows of k values (kernels/params/matmul.h): k a
+ * multiple of 32, MLXN_X8_ROW_BYTES(k) bytes a row, 16-byte aligned, not
+ * overlapping `other`. */
+static mlxn_status check_x8(mlxn_encoder *enc, const char *op, const char *arg,
+                            mlxn_buffer *x8, int64_t rows, int64_t k, mlxn_buffer *other)
+{
+    if (k % 32)
+        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
+                          "%s: %s needs rows of a multiple of 32 values, not %lld", op, arg,
+                          (long long)k);
+    if (mlxn_buffer_bytes(x8) < (size_t)rows * MLXN_X8_ROW_BYTES((uint64_t)k))
+        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
+                          "%s: %s has %zu bytes, %lld rows of k = %lld need %llu", op, arg,
+                          mlxn_buffer_bytes(x8), (long long)rows, (long long)k,
+                          (unsigned long long)((uint64_t)rows *
+                                               MLXN_X8_ROW_BYTES((uint64_t)k)));
+    if (mlxn__buffer_addr(x8, 0) % 16)
+        return fail(enc, op, "is not 16-byte aligned", arg);
+    if (overlaps(x8, other))
+        return fail(enc, op, "overlaps an f32 argument", arg);
+    return MLXN_OK;
+}
+
+size_t mlxn_x8_row_bytes(int64_t k)
+{
+    return k > 0 && k % 32 == 0 && k <= INT32_MAX ? (size_t)MLXN_X8_ROW_BYTES((uint64_t)k) : 0;
+}
+
+mlxn_status mlxn_op_round_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8)
+{
+    const char *op = "round_x8";
+    if (!enc)
+        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
+    if (!x8)
+        return fail(enc, op, "is NULL", "x8");
+    mlxn_status st = mlxn__op_check_dtype(enc, op, "x", x, MLXN_DTYPE_F32, -1);
+    if (st != MLXN_OK)
+        return st;
+    int64_t rows, k;
+    mlxn__op_rows_cols(x, &rows, &k);
+    if ((st = check_x8(enc, op, "x8", x8, rows, k, x)) != MLXN_OK)
+        return st;
+    if (rows > INT32_MAX || k > INT32_MAX / 2)
+        return fail(enc, op, "is too large", "x");
+    mlxn_kernel *kn;
+    if ((st = mlxn__op_kernel(enc, &kn, "round_x8_f32")) != MLXN_OK)
+        return st;
+    mlxn_matmul_params p;
+    memset(&p, 0, sizeof p);
+    p.m = (uint32_t)rows;
+    p.k = (uint32_t)k;
+    mlxn__op_launch l;
+    mlxn__op_begin(&l, kn, MLXN_OP_MATMUL);
+    mlxn__op_buf(&l, x, 1, 0);
+    mlxn__op_buf(&l, x8, 0, 1);
+    const uint64_t warps = (uint64_t)rows * (uint64_t)(k / 32);
+    l.block.x = 256;
+    l.grid.x = (uint32_t)((warps + 7) / 8 < 65535 ? (warps + 7) / 8 : 65535);
+    mlxn__op_bytes(&l, &p, sizeof p);
+    return mlxn__op_encode(enc, &l);
+}
+
+mlxn_status mlxn_op_matmul_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8,
+                              const mlxn_weight *w, mlxn_buffer *add, mlxn_buffer *out)
+{
     mlxn__mm_w d;
     int64_t m;
     mlxn_status st = check_matmul(enc, "matmul", x, w, add, out, &d, &m);
+    if (st == MLXN_OK && x8)
+        st = check_x8(enc, "matmul", "x8", x8, m, d.k, out);
     if (st != MLXN_OK)
         return st;
     if (m <= MLXN_MATVEC_MAX_M)
-        return matvec(enc, x, &d, add, out, m, NULL);
+        return matvec(enc, x, &d, add, out, m, NULL, x8);
     if (mlxn__encoder_gemm_available(enc)) {
         mlxn__prefill pf = {x, &d, NULL, add, out, m};
         return mlxn__mm_prefill_gemm(enc, &pf);
@@ -543,7 +644,7 @@ mlxn_status mlxn_op_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_
     if (st != MLXN_OK)
         return st;
     if (m <= MLXN_MATVEC_MAX_M)
-        return matvec_swiglu(enc, x, &g, &u, out, m, NULL);
+        return matvec_swiglu(enc, x, &g, &u, out, m, NULL, NULL);
     if (mlxn__encoder_gemm_available(enc)) {
         mlxn__prefill pf = {x, &g, &u, NULL, out, m};
         return mlxn__mm_prefill_gemm(enc, &pf);
@@ -597,7 +698,7 @@ mlxn_status mlxn_op_norm_matmul(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *
         return st;
     if (norm_fuses(enc, &d, x, norm_w, m, 1)) {
         mm_norm nrm = {norm_w, eps};
-        return matvec(enc, x, &d, NULL, out, m, &nrm);
+        return matvec(enc, x, &d, NULL, out, m, &nrm, NULL);
     }
     if ((st = mlxn_op_rms_norm(enc, x, norm_w, eps, norm)) != MLXN_OK)
         return st;
@@ -609,21 +710,68 @@ mlxn_status mlxn_op_norm_matmul_swiglu(mlxn_encoder *enc, mlxn_buffer *x, mlxn_b
                                        const mlxn_weight *w_gate, const mlxn_weight *w_up,
                                        mlxn_buffer *out)
 {
+    return mlxn_op_norm_matmul_swiglu_x8(enc, x, norm_w, eps, norm, w_gate, w_up, out, NULL);
+}
+
+mlxn_status mlxn_op_norm_matmul_swiglu_x8(mlxn_encoder *enc, mlxn_buffer *x,
+                                          mlxn_buffer *norm_w, float eps, mlxn_buffer *norm,
+                                          const mlxn_weight *w_gate, const mlxn_weight *w_up,
+                                          mlxn_buffer *out, mlxn_buffer *out_x8)
+{
     const char *op = "norm_matmul_swiglu";
     mlxn__mm_w g, u;
     int64_t m;
     mlxn_status st = check_swiglu(enc, op, x, w_gate, w_up, out, &g, &u, &m);
     if (st == MLXN_OK)
         st = norm_args(enc, op, x, norm_w, norm);
+    if (st == MLXN_OK && out_x8)
+        st = check_x8(enc, op, "out_x8", out_x8, m, g.n, out);
+    if (st == MLXN_OK && out_x8 && (overlaps(out_x8, x) || overlaps(out_x8, norm)))
+        st = fail(enc, op, "overlaps x or norm", "out_x8");
     if (st != MLXN_OK)
         return st;
     if (norm_fuses(enc, &g, x, norm_w, m, 2) && norm_fuses(enc, &u, x, norm_w, m, 2)) {
         mm_norm nrm = {norm_w, eps};
-        return matvec_swiglu(enc, x, &g, &u, out, m, &nrm);
+        return matvec_swiglu(enc, x, &g, &u, out, m, &nrm, out_x8);
     }
     if ((st = mlxn_op_rms_norm(enc, x, norm_w, eps, norm)) != MLXN_OK)
         return st;
-    return mlxn_op_matmul_swiglu(enc, norm, w_gate, w_up, out);
+    if (m <= MLXN_MATVEC_MAX_M)
+        return matvec_swiglu(enc, norm, &g, &u, out, m, NULL, out_x8);
+    if ((st = mlxn_op_matmul_swiglu(enc, norm, w_gate, w_up, out)) != MLXN_OK || !out_x8)
+        return st;
+    return mlxn_op_round_x8(enc, out, out_x8);
+}
+
+/* Build-time switch (-DMLXN_X8_CHAIN=0): never round by the producer. */
+#ifndef MLXN_X8_CHAIN
+#define MLXN_X8_CHAIN 1
+#endif
+
+int mlxn_op_swiglu_x8_pays(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
+                           const mlxn_weight *w_gate, const mlxn_weight *w_up, mlxn_buffer *h,
+                           const mlxn_weight *w_down)
+{
+    const char *op = "swiglu_x8_pays";
+    mlxn__mm_w g, u, d;
+    if (!MLXN_X8_CHAIN || !enc || !x || !norm_w || !h ||
+        mlxn__mm_check_weight(enc, op, "w_gate", w_gate, &g) != MLXN_OK ||
+        mlxn__mm_check_weight(enc, op, "w_up", w_up, &u) != MLXN_OK ||
+        mlxn__mm_check_weight(enc, op, "w_down", w_down, &d) != MLXN_OK)
+        return 0;
+    int64_t rows, cols;
+    mlxn__op_rows_cols(x, &rows, &cols);
+    if (rows != 1 || cols != g.k || u.k != g.k || u.n != g.n || d.k != g.n || g.n % 32 ||
+        mlxn_buffer_elems(h) != g.n)
+        return 0;
+    /* the producer rounds in its own kernel (matvec_swiglu with the norm
+     * folded: a _tma int8 kernel), the consumer reads x8 (matvec: an int8
+     * kernel, not the dense _tma one) */
+    mlxn__op_launch l;
+    x8_geometry(enc, &l, &g, 2);
+    const int self = norm_fuses(enc, &g, x, norm_w, 1, 2) && norm_fuses(enc, &u, x, norm_w, 1, 2) &&
+                     x8_variant(&g, &u) >= X8_TMA && x8o_fits(enc, &g, &l);
+    return self && !dense_tma_ok(enc, &d, h, 1, 1) && use_x8(enc, &d, h, 1, 1);
 }
 
 /* ---- dequantization on the device ------------------------------------------------------- */

@@ -25,13 +25,31 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* NORM, NORM_SWIGLU: mlxn_op_norm_matmul, mlxn_op_norm_matmul_swiglu */
-enum { MODE_PLAIN, MODE_ADD, MODE_ADD_ALIAS, MODE_SWIGLU, MODE_NORM, MODE_NORM_SWIGLU };
+/* NORM, NORM_SWIGLU: mlxn_op_norm_matmul, mlxn_op_norm_matmul_swiglu;
+ * X8_IN: mlxn_op_matmul_x8 with x rounded by mlxn_op_round_x8;
+ * NORM_SWIGLU_X8: mlxn_op_norm_matmul_swiglu_x8 (out rounded too) */
+enum {
+    MODE_PLAIN,
+    MODE_ADD,
+    MODE_ADD_ALIAS,
+    MODE_SWIGLU,
+    MODE_NORM,
+    MODE_NORM_SWIGLU,
+    MODE_X8_IN,
+    MODE_NORM_SWIGLU_X8
+};
 
-static int is_swiglu(int mode) { return mode == MODE_SWIGLU || mode == MODE_NORM_SWIGLU; }
-static int is_norm(int mode) { return mode == MODE_NORM || mode == MODE_NORM_SWIGLU; }
+static int is_swiglu(int mode)
+{
+    return mode == MODE_SWIGLU || mode == MODE_NORM_SWIGLU || mode == MODE_NORM_SWIGLU_X8;
+}
+static int is_norm(int mode)
+{
+    return mode == MODE_NORM || mode == MODE_NORM_SWIGLU || mode == MODE_NORM_SWIGLU_X8;
+}
 
 /* Each row of x normalised as rms_norm's CPU kernel computes it (sum of
  * squares in float64, the scale and the product in f32). */
@@ -189,6 +207,71 @@ static void round_x8(const float *x, int64_t k, double *xr)
 
 static double silu(double g) { return g / (1.0 + exp(-g)); }
 
+/* Device mode: whether the first `bytes` bytes of a and b are equal (the
+ * row fails with `what` when not). */
+static int same_bytes(ot_ctx *c, mlxn_buffer *a, mlxn_buffer *b, size_t bytes, const char *what)
+{
+    if (mlxn_encoder_commit_and_wait(ot_enc(c)) != MLXN_OK) {
+        ot_fail(c, "%s: commit_and_wait: %s", what, mlxn_last_error(NULL));
+        return 0;
+    }
+    uint8_t *ha = malloc(bytes + 1), *hb = malloc(bytes + 1);
+    int same = ha && hb && mlxn_buffer_read(a, 0, ha, bytes) == MLXN_OK &&
+               mlxn_buffer_read(b, 0, hb, bytes) == MLXN_OK && !memcmp(ha, hb, bytes);
+    size_t i = 0;
+    while (!same && ha && hb && i < bytes && ha[i] == hb[i])
+        i++;
+    if (!same)
+        ot_fail(c, "%s (first difference at byte %zu)", what, i);
+    free(ha);
+    free(hb);
+    return same;
+}
+
+/* Device mode, X8_IN: out = x8 product, checked equal bit for bit to the
+ * plain product of the f32 row. NORM_SWIGLU_X8: the product run three
+ * times (x, another x, x) into a zeroed x8 row, which must then hold out
+ * rounded as mlxn_op_round_x8 rounds it (each run's blocks rounded anew:
+ * slots' tags work across dispatches). */
+static void run_x8_modes(ot_ctx *c, int mode, mlxn_buffer *bx, mlxn_buffer *bnw, float eps,
+                         mlxn_buffer *bnorm, const mlxn_weight *wt, mlxn_buffer *out,
+                         int64_t m, int64_t n, int64_t k)
+{
+    mlxn_encoder *enc = ot_enc(c);
+    const int64_t vals = mode == MODE_X8_IN ? k : n;
+    int64_t sb[1] = {m * (int64_t)MLXN_X8_ROW_BYTES((uint64_t)vals)}, so[2] = {m, n};
+    mlxn_buffer *x8 = ot_out(c, MLXN_DTYPE_U8, 1, sb);
+    mlxn_buffer *chk = mode == MODE_X8_IN ? ot_out(c, MLXN_DTYPE_F32, 2, so)
+                                          : ot_out(c, MLXN_DTYPE_U8, 1, sb);
+    if (!x8 || !chk)
+        return;
+    if (mode == MODE_X8_IN) {
+        OT_OK(c, mlxn_op_round_x8(enc, bx, x8));
+        OT_OK(c, mlxn_op_matmul_x8(enc, bx, x8, &wt[0], NULL, out));
+        OT_OK(c, mlxn_op_matmul(enc, bx, &wt[0], NULL, chk));
+        same_bytes(c, out, chk, (size_t)(m * n) * 4, "matmul_x8 differs from matmul");
+        return;
+    }
+    int64_t sx[2] = {m, k};
+    float *xa = ot_rand(c, m * k, -2.0f, 2.0f, MLXN_DTYPE_F32);
+    uint8_t *zero = calloc((size_t)sb[0], 1);
+    mlxn_buffer *bxa = ot_in(c, MLXN_DTYPE_F32, 2, sx, xa);
+    if (!xa || !zero || !bxa) {
+        free(zero);
+        return;
+    }
+    OT_OK(c, mlxn_buffer_write(x8, 0, zero, (size_t)sb[0]));
+    free(zero);
+    mlxn_buffer *xs[3] = {bx, bxa, bx};
+    for (int i = 0; i < 3; i++)
+        OT_OK(c, mlxn_op_norm_matmul_swiglu_x8(enc, xs[i], bnw, eps, bnorm, &wt[0], &wt[1], out,
+                                               x8));
+    OT_OK(c, mlxn_op_round_x8(enc, out, chk));
+    /* (rows use m = 1: the codes, scales and sums before the slots) */
+    same_bytes(c, x8, chk, (size_t)MLXN_X8_SLOT_OFF((uint64_t)n),
+               "out_x8 differs from round_x8(out)");
+}
+
 /* i[0] format index, i[1] m, i[2] n, i[3] k, i[4] mode, i[5] capture,
  * i[7] extra byte offset of x, W and out inside larger buffers. */
 static void run_mm(ot_ctx *c, const optest_row *r)
@@ -250,7 +333,9 @@ static void run_mm(ot_ctx *c, const optest_row *r)
             mlxn_encoder *enc = ot_enc(c);
             if (r->i[5])
                 OT_OK(c, mlxn_encoder_start_capture(enc));
-            if (mode == MODE_NORM)
+            if (mode == MODE_X8_IN || mode == MODE_NORM_SWIGLU_X8)
+                run_x8_modes(c, mode, bx, bnw, eps, bnorm, wt, out, m, n, k);
+            else if (mode == MODE_NORM)
                 OT_OK(c, mlxn_op_norm_matmul(enc, bx, bnw, eps, bnorm, &wt[0], out));
             else if (mode == MODE_NORM_SWIGLU)
                 OT_OK(c, mlxn_op_norm_matmul_swiglu(enc, bx, bnw, eps, bnorm, &wt[0], &wt[1],
@@ -293,6 +378,72 @@ static void run_mm(ot_ctx *c, const optest_row *r)
                                                  : d[0];
         }
     ot_result(c, NULL, ref, m * n);
+}
+
+/* ---- round_x8 ------------------------------------------------------------------ */
+/* i[1] m, i[2] k. x random with, per row, block 1 zero, block 2 below
+ * 2^-100 (d = 0), block 3 holding an Inf (d = Inf, codes 0); the output is
+ * the x8 buffer's bytes, its slots still the harness's poison (0xff) as
+ * round_x8 leaves them. */
+static void run_round_x8(ot_ctx *c, const optest_row *r)
+{
+    const int64_t m = r->i[1], k = r->i[2], nb = k / 32;
+    const uint64_t row = MLXN_X8_ROW_BYTES((uint64_t)k);
+    float *x = ot_rand(c, m * k, -3.0f, 3.0f, MLXN_DTYPE_F32);
+    if (!x)
+        return;
+    for (int64_t i = 0; i < m; i++)
+        for (int t = 0; t < 32; t++) {
+            float *xr = x + i * k;
+            if (nb > 1)
+                xr[32 + t] = 0.0f;
+            if (nb > 2)
+                xr[64 + t] *= 1e-32f;
+            if (nb > 3 && t == 5)
+                xr[96 + t] = -INFINITY;
+        }
+    int64_t sx[2] = {m, k}, sb[1] = {m * (int64_t)row};
+    if (ot_dev(c)) {
+        mlxn_buffer *bx = ot_in(c, MLXN_DTYPE_F32, 2, sx, x);
+        mlxn_buffer *b8 = ot_out(c, MLXN_DTYPE_U8, 1, sb);
+        if (!bx || !b8)
+            return;
+        OT_OK(c, mlxn_op_round_x8(ot_enc(c), bx, b8));
+        ot_result(c, b8, NULL, sb[0]);
+        return;
+    }
+    double *ref = ot_doubles(c, sb[0]);
+    uint8_t *img = malloc((size_t)sb[0]);
+    if (!ref || !img) {
+        free(img);
+        return;
+    }
+    memset(img, 0xff, (size_t)sb[0]);
+    for (int64_t i = 0; i < m; i++) {
+        uint8_t *o = img + i * row;
+        for (int64_t b = 0; b < nb; b++) {
+            const float *xb = x + i * k + b * 32;
+            uint32_t amax = 0;
+            for (int t = 0; t < 32; t++) {
+                uint32_t u;
+                memcpy(&u, &xb[t], 4);
+                amax = (u & 0x7fffffffu) > amax ? u & 0x7fffffffu : amax;
+            }
+            float inv, d = mlxn_x8_scale(amax, &inv);
+            int32_t sum = 0;
+            for (int t = 0; t < 32; t++) {
+                int q = mlxn_x8_round(xb[t] * inv);
+                o[b * 32 + t] = (uint8_t)(int8_t)q;
+                sum += q;
+            }
+            memcpy(o + MLXN_X8_D_OFF((uint64_t)k) + 4 * b, &d, 4);
+            memcpy(o + MLXN_X8_ISUM_OFF((uint64_t)k) + 4 * b, &sum, 4);
+        }
+    }
+    for (int64_t i = 0; i < sb[0]; i++)
+        ref[i] = img[i];
+    free(img);
+    ot_result(c, NULL, ref, sb[0]);
 }
 
 /* A kernel name that outlives the call (rows keep pointers); a full table
@@ -354,8 +505,8 @@ static void add_mm_row_w(int fi, int64_t m, int64_t n, int64_t k, int mode, int 
     snprintf(kn, sizeof kn, "%s%s%s_%s", kind, is_swiglu(mode) && m <= 8 ? "_swiglu" : "",
              dense ? "_tma" : var, f->name);
     r.kernel = kernel_name(kn);
-    static const char *modes[6] = {"", " +add", " +add(out)", " swiglu", " norm",
-                                   " norm+swiglu"};
+    static const char *modes[8] = {"", " +add", " +add(out)", " swiglu", " norm",
+                                   " norm+swiglu", " x8 in", " norm+swiglu x8 out"};
     char fname[32];
     if (f->sym)
         snprintf(fname, sizeof fname, "q4_0 as symmetric affine");
@@ -547,6 +698,26 @@ OPTEST_ROWS(matmul)
             add_mm_row_w(fi, 1, 2300, 5120, MODE_NORM_SWIGLU, 0, 0, 1);
             add_mm_row_w(fi, 1, 2500, 14336, MODE_ADD, 0, 0, 1);
         }
+        /* x rounded by its producer (m = 1): the product reading an x8
+         * row (copy-engine kernels at k = 4096 and 14336, the register
+         * kernel with W not immutable, _early for MLX 4-bit with k not a
+         * multiple of 8 groups) and the SwiGLU product writing one (n a
+         * multiple of 32: the copy-engine kernels round their own output,
+         * n = 14336 more rows than the grid's warps; the register kernels
+         * and _early leave it to round_x8) */
+        if (f->dtype == MLXN_DTYPE_U32 && f->bits == 4 && (f->sym || f->group != 128)) {
+            add_mm_row_w(fi, 1, 1031, 4096, MODE_X8_IN, 0, 0, 1);
+            add_mm_row_w(fi, 1, 97, 14336, MODE_X8_IN, 0, 0, 1);
+            add_mm_row_w(fi, 1, 263, 4096, MODE_X8_IN, 0, 0, 0);
+            add_mm_row_w(fi, 1, 2304, 4096, MODE_NORM_SWIGLU_X8, 0, 0, 1);
+            add_mm_row_w(fi, 1, 256, 2048, MODE_NORM_SWIGLU_X8, 0, 0, 0);
+            if (f->group == 32) {
+                add_mm_row_w(fi, 1, 97, 4128, MODE_X8_IN, 0, 0, 1);
+                add_mm_row_w(fi, 1, 512, 4128, MODE_NORM_SWIGLU_X8, 0, 0, 1);
+            }
+            if (f->sym)
+                add_mm_row_w(fi, 1, 14336, 4096, MODE_NORM_SWIGLU_X8, 0, 0, 1);
+        }
         /* int8-activation kernels on GGUF K blocks (m = 1). Q4_K: several
          * chunks per row with a partial last one (k = 4352: 17 blocks, a
          * chunk holds 16), more rows than the grid's warps, k = 14336; W
@@ -600,6 +771,14 @@ OPTEST_ROWS(matmul)
             {MLXN_DTYPE_Q8_0, 1031, 2080, MODE_NORM, 0, 1},
             {MLXN_DTYPE_Q8_0, 263, 2080, MODE_NORM_SWIGLU, 1, 1},
             {MLXN_DTYPE_Q8_0, 2500, 14368, MODE_ADD_ALIAS, 0, 1},
+            /* x8 rows in and out (element-order codes: the K formats) */
+            {MLXN_DTYPE_Q4_K, 1031, 4352, MODE_X8_IN, 0, 1},
+            {MLXN_DTYPE_Q4_K, 97, 4352, MODE_X8_IN, 0, 0},
+            {MLXN_DTYPE_Q4_K, 1024, 4352, MODE_NORM_SWIGLU_X8, 0, 1},
+            {MLXN_DTYPE_Q6_K, 97, 11008, MODE_X8_IN, 0, 1},
+            {MLXN_DTYPE_Q6_K, 512, 3584, MODE_NORM_SWIGLU_X8, 0, 1},
+            {MLXN_DTYPE_Q8_0, 97, 2080, MODE_X8_IN, 0, 1},
+            {MLXN_DTYPE_Q8_0, 256, 4096, MODE_NORM_SWIGLU_X8, 0, 1},
         };
         for (unsigned i = 0; i < sizeof kq_rows / sizeof kq_rows[0]; i++) {
             const int *q = kq_rows[i];
@@ -618,6 +797,7 @@ OPTEST_ROWS(matmul)
             {33, 2080, MODE_NORM, 1},        {2500, 14336, MODE_ADD, 0},
             {7, 96, MODE_SWIGLU, 0},         {5, 100, MODE_PLAIN, 0},
             {5, 16384, MODE_SWIGLU, 0},      {3, 28672, MODE_PLAIN, 0},
+            {97, 4096, MODE_X8_IN, 0},       {256, 1056, MODE_NORM_SWIGLU_X8, 0},
         };
         for (unsigned i = 0; (f->dtype == MLXN_DTYPE_BF16 || f->dtype == MLXN_DTYPE_F16) &&
                              i < sizeof dense_rows / sizeof dense_rows[0];
@@ -635,12 +815,27 @@ OPTEST_ROWS(matmul)
             {33, 2560, MODE_NORM, 1}, {2500, 14336, MODE_ADD, 0}, {97, 4160, MODE_PLAIN, 0},
             {9, 192, MODE_SWIGLU, 0}, {1031, 8896, MODE_NORM, 1},
             {263, 4160, MODE_NORM_SWIGLU, 0}, {2500, 11008, MODE_ADD_ALIAS, 0},
+            {97, 4160, MODE_X8_IN, 0}, {512, 4096, MODE_NORM_SWIGLU_X8, 0},
         };
         for (unsigned i = 0; f->dtype == MLXN_DTYPE_U32 && f->bits == 8 &&
                              i < sizeof mlx8_rows / sizeof mlx8_rows[0];
              i++)
             add_mm_row_w(fi, 1, mlx8_rows[i][0], mlx8_rows[i][1], mlx8_rows[i][2],
                          mlx8_rows[i][3], 0, 1);
+    }
+    /* round_x8: one block; a row of 4096; rows of 14336 */
+    static const int64_t rx_rows[][2] = {{1, 32}, {1, 4096}, {3, 14336}, {2, 160}};
+    for (unsigned i = 0; i < sizeof rx_rows / sizeof rx_rows[0]; i++) {
+        optest_row r;
+        memset(&r, 0, sizeof r);
+        r.kernel = "round_x8_f32";
+        r.i[1] = rx_rows[i][0];
+        r.i[2] = rx_rows[i][1];
+        snprintf(r.label, sizeof r.label, "round_x8 m=%lld k=%lld", (long long)r.i[1],
+                 (long long)r.i[2]);
+        r.exact = 1;
+        r.run = run_round_x8;
+        optest_add(&r);
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
     for (int fi = 0; fi < N_FMTS; fi++)
