@@ -385,3 +385,41 @@ TEST(x8_rounding_by_producer)
         mlxn_device_destroy(dev);
     }
 }
+
+/* CUDA: an out_x8 buffer whose slot tags disagree within a block (not
+ * zeroed when made) does not hang the SwiGLU kernel that rounds its own
+ * output: after a few seconds of waiting every such block gets a NaN
+ * scale. (The CPU kernels keep no tags.) */
+TEST(x8_out_with_disagreeing_tags_gives_nan)
+{
+    mlxn_device *dev = test_device();
+    if (mlxn_device_backend(dev) != MLXN_BACKEND_CUDA)
+        SKIP("the CPU kernels keep no tags");
+    mlxn_buffer *wg = tensor(dev, MLXN_DTYPE_U32, 2, 64, 32, 0);
+    mlxn_buffer *sg = tensor(dev, MLXN_DTYPE_F16, 2, 64, 8, 0);
+    mlxn_buffer *x = tensor(dev, MLXN_DTYPE_F32, 2, 1, 256, 0);
+    mlxn_buffer *nw = tensor(dev, MLXN_DTYPE_F32, 1, 256, 0, 0);
+    mlxn_buffer *norm = tensor(dev, MLXN_DTYPE_F32, 2, 1, 256, 0);
+    mlxn_buffer *h = tensor(dev, MLXN_DTYPE_F32, 2, 1, 64, 0);
+    const size_t rb = mlxn_x8_row_bytes(64);
+    mlxn_buffer *h8 = tensor(dev, MLXN_DTYPE_U8, 1, (int64_t)rb, 0, 0);
+    uint8_t *junk = malloc(rb);
+    mlxn_encoder *enc = NULL;
+    REQUIRE_OK(wg && sg && x && nw && norm && h && h8 && junk ? MLXN_OK
+                                                              : MLXN_ERR_OUT_OF_MEMORY);
+    for (size_t i = 0; i < rb; i++)
+        junk[i] = (uint8_t)((i * 2654435761u) >> 13);
+    REQUIRE_OK(mlxn_buffer_write(h8, 0, junk, rb));
+    REQUIRE_OK(mlxn_encoder_create(dev, NULL, &enc));
+    mlxn_weight g = {wg, sg, NULL, 4, 32, 1};
+    REQUIRE_OK(mlxn_op_norm_matmul_swiglu_x8(enc, x, nw, 1e-5f, norm, &g, &g, h, h8));
+    REQUIRE_OK(mlxn_encoder_commit_and_wait(enc));
+    float d[2];
+    REQUIRE_OK(mlxn_buffer_read(h8, 64, d, sizeof d)); /* the two blocks' scales */
+    CHECK_MSG(isnan(d[0]) && isnan(d[1]), "scales %g %g", d[0], d[1]);
+    mlxn_encoder_destroy(enc);
+    free(junk);
+    mlxn_buffer *all[] = {wg, sg, x, nw, norm, h, h8};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+        mlxn_buffer_destroy(all[i]);
+}

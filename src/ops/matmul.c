@@ -743,18 +743,13 @@ mlxn_status mlxn_op_norm_matmul_swiglu_x8(mlxn_encoder *enc, mlxn_buffer *x,
     return mlxn_op_round_x8(enc, out, out_x8);
 }
 
-/* Build-time switch (-DMLXN_X8_CHAIN=0): never round by the producer. */
-#ifndef MLXN_X8_CHAIN
-#define MLXN_X8_CHAIN 1
-#endif
-
 int mlxn_op_swiglu_x8_pays(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_w,
                            const mlxn_weight *w_gate, const mlxn_weight *w_up, mlxn_buffer *h,
                            const mlxn_weight *w_down)
 {
     const char *op = "swiglu_x8_pays";
     mlxn__mm_w g, u, d;
-    if (!MLXN_X8_CHAIN || !enc || !x || !norm_w || !h ||
+    if (!enc || !x || !norm_w || !h ||
         mlxn__mm_check_weight(enc, op, "w_gate", w_gate, &g) != MLXN_OK ||
         mlxn__mm_check_weight(enc, op, "w_up", w_up, &u) != MLXN_OK ||
         mlxn__mm_check_weight(enc, op, "w_down", w_down, &d) != MLXN_OK)
