@@ -448,7 +448,7 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
     printf("\n### Decode, m = 1 (us per product, GB/s of weights + x + out, %% of %.0f GB/s)\n\n",
            bw);
     printf("x8 in: x given rounded by its producer (mlxn_op_matmul_x8; x's bytes then "
-           "1.375 k)\n\n");
+           "1.25 k)\n\n");
     printf("| format | n x k | weight MB | copies | us | GB/s | %% of read bw | x8 in us | "
            "x8 in %% of read bw |%s\n",
            sweep ? " us R=1 | us R=2 | us R=4 |" : "");
@@ -482,7 +482,7 @@ static void decode_bench(double bw, int sweep, int quick, const char *only, cons
             CHECK_ST(mlxn_buffer_create_tensor(dev, MLXN_DTYPE_U8, 1, s8, &c.x8));
             round_once(c.x, c.x8);
             double us8 = time_graph(enc_mv, &c, 200, 15);
-            double gbs8 = ((double)wb + 1.375 * (double)c.k + 4.0 * (double)c.n) /
+            double gbs8 = ((double)wb + 1.25 * (double)c.k + 4.0 * (double)c.n) /
                           (us8 * 1e-6) / 1e9;
             printf(" %.2f | %.1f |", us8, 100.0 * gbs8 / bw);
             mlxn_buffer_destroy(c.x8);
