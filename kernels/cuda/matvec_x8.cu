@@ -250,22 +250,7 @@ MLXN_KERNEL(round_x8_f32)(const float *x, uint8_t *out8, mlxn_matmul_params p)
     for (uint64_t i = ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; i < n_blocks;
          i += step) {
         const uint32_t r = (uint32_t)(i / nb), b = (uint32_t)(i % nb);
-        const float v = x[(uint64_t)r * p.k + 32 * b + lane];
-        uint8_t *row = out8 + (uint64_t)r * MLXN_X8_ROW_BYTES(p.k);
-        uint32_t a = __float_as_uint(v) & 0x7fffffffu;
-#pragma unroll
-        for (int o = 16; o; o >>= 1)
-            a = max(a, __shfl_xor_sync(~0u, a, o));
-        float inv, d = mlxn_x8_scale(a, &inv);
-        const int q = mlxn_x8_round(v * inv);
-        int s = q;
-#pragma unroll
-        for (int o = 16; o; o >>= 1)
-            s += __shfl_xor_sync(~0u, s, o);
-        row[32 * b + lane] = (uint8_t)(int8_t)q;
-        if (lane == 0) {
-            ((float *)(row + MLXN_X8_D_OFF(p.k)))[b] = d;
-            ((int *)(row + MLXN_X8_ISUM_OFF(p.k)))[b] = s;
-        }
+        x8_round_block32(x[(uint64_t)r * p.k + 32 * b + lane],
+                         out8 + (uint64_t)r * MLXN_X8_ROW_BYTES(p.k), p.k, b);
     }
 }

@@ -59,6 +59,31 @@ __device__ __forceinline__ void x8_quantize4(float4 v, uint32_t e, unsigned mask
     }
 }
 
+/* One block of 32 values (lane l holds value l) rounded by the rule of
+ * x8_quantize4 into block g of an x8 row of k values (codes in element
+ * order, d, isum; kernels/params/matmul.h), by the whole warp; nan_d
+ * stores a NaN scale instead of d. */
+__device__ __forceinline__ void x8_round_block32(float v, uint8_t *row, uint32_t k, uint32_t g,
+                                                 bool nan_d = false)
+{
+    const uint32_t lane = threadIdx.x % 32;
+    uint32_t a = __float_as_uint(v) & 0x7fffffffu;
+#pragma unroll
+    for (int o = 16; o; o >>= 1)
+        a = max(a, __shfl_xor_sync(~0u, a, o));
+    float inv, d = mlxn_x8_scale(a, &inv);
+    const int q = mlxn_x8_round(v * inv);
+    int sum = q;
+#pragma unroll
+    for (int o = 16; o; o >>= 1)
+        sum += __shfl_xor_sync(~0u, sum, o);
+    row[32 * g + lane] = (uint8_t)(int8_t)q;
+    if (lane == 0) {
+        ((float *)(row + MLXN_X8_D_OFF(k)))[g] = nan_d ? __int_as_float(0x7fc00000) : d;
+        ((int *)(row + MLXN_X8_ISUM_OFF(k)))[g] = sum;
+    }
+}
+
 /* The block's sum of a per-thread double (every thread gets it); the
  * f32 RMS scale from it is the CPU kernels' (kernels/cpu/elementwise.c)
  * whatever the order of the sum, as each square is exact in double. */

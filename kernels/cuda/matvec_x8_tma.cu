@@ -448,22 +448,7 @@ __device__ __forceinline__ void x8o_finish(const x8o_state &st, uint8_t *x8, uin
             if (tries > 64)
                 __nanosleep(256);
         }
-        const float v = __uint_as_float((uint32_t)s);
-        uint32_t a = __float_as_uint(v) & 0x7fffffffu;
-#pragma unroll
-        for (int o = 16; o; o >>= 1)
-            a = max(a, __shfl_xor_sync(~0u, a, o));
-        float inv, d = mlxn_x8_scale(a, &inv);
-        const int q = mlxn_x8_round(v * inv);
-        int sum = q;
-#pragma unroll
-        for (int o = 16; o; o >>= 1)
-            sum += __shfl_xor_sync(~0u, sum, o);
-        x8[32 * g + lane] = (uint8_t)(int8_t)q;
-        if (lane == 0) {
-            ((float *)(x8 + MLXN_X8_D_OFF(n)))[g] = agree ? d : __int_as_float(0x7fc00000);
-            ((int *)(x8 + MLXN_X8_ISUM_OFF(n)))[g] = sum;
-        }
+        x8_round_block32(__uint_as_float((uint32_t)s), x8, n, g, !agree);
     }
 }
 
