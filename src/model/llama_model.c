@@ -5,7 +5,6 @@
  * the forward pass in llama_forward.c.
  */
 #include "model/llama.h"
-#include "params/matmul.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -167,8 +166,8 @@ static mlxn_status alloc_state(mlxn_model *m)
         (st = mlxn__model_buffer(m, MLXN_DTYPE_F32, 2, s_ffn, &m->ffn_store)) ||
         (st = mlxn__model_buffer(m, MLXN_DTYPE_F32, 2, s_logits, &m->logits_store)))
         return st;
-    int64_t s_x8[1] = {(int64_t)MLXN_X8_ROW_BYTES((uint64_t)c->n_ff)};
-    if (c->n_ff % 32 == 0 &&
+    int64_t s_x8[1] = {(int64_t)mlxn_x8_row_bytes(c->n_ff)};
+    if (s_x8[0] > 0 &&
         (st = mlxn__model_buffer(m, MLXN_DTYPE_U8, 1, s_x8, &m->ffn_x8)))
         return st;
     for (int l = 0; l < c->n_layer; l++) {

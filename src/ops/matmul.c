@@ -1,10 +1,11 @@
 /*
  * matmul.c: the matrix-product ops (mlxn_op_matmul, mlxn_op_matmul_swiglu,
- * their RMS-norm forms mlxn_op_norm_matmul*) and mlxn_op_dequantize:
- * weight validation, the choice between the matrix-vector kernels
- * (m <= MLXN_MATVEC_MAX_M), the library GEMM of the prefill path
- * (matmul_prefill.c) and our own tiled kernel (capture mode, no library,
- * the CPU), and launch geometry.
+ * their RMS-norm forms mlxn_op_norm_matmul*, the forms that read or
+ * write x8 rows): weight validation, the choice between the
+ * matrix-vector kernels (m <= MLXN_MATVEC_MAX_M), the library GEMM of the
+ * prefill path (matmul_prefill.c) and our own tiled kernel (capture mode,
+ * no library, the CPU), and launch geometry. x8 rows and round_x8:
+ * matmul_x8.c; mlxn_op_dequantize: matmul_dequant.c.
  */
 #include "graph/encoder.h"
 #include "graph/encoder_gemm.h"
@@ -159,7 +160,7 @@ void mlxn__mm_bind_range(mlxn__op_launch *l, mlxn_buffer *b, size_t offset, size
 }
 
 /* ---- shared checks of x, out, add ------------------------------------------------- */
-static int overlaps(const mlxn_buffer *a, const mlxn_buffer *b)
+int mlxn__mm_overlaps(const mlxn_buffer *a, const mlxn_buffer *b)
 {
     if (!a || !b || a->alloc != b->alloc)
         return 0;
@@ -192,10 +193,10 @@ static mlxn_status check_io(mlxn_encoder *enc, const char *op, const mlxn__mm_w 
         if ((st = mlxn__op_check_dtype(enc, op, "add", add, MLXN_DTYPE_F32, -1)) != MLXN_OK ||
             (st = mlxn__op_check_elems(enc, op, "add", add, "out", out)) != MLXN_OK)
             return st;
-        if (overlaps(add, out) && (add->alloc != out->alloc || add->offset != out->offset))
+        if (mlxn__mm_overlaps(add, out) && (add->alloc != out->alloc || add->offset != out->offset))
             return fail(enc, op, "overlaps out without being the same view", "add");
     }
-    if (overlaps(x, out))
+    if (mlxn__mm_overlaps(x, out))
         return fail(enc, op, "overlaps out", "x");
     *m = rows;
     return MLXN_OK;
@@ -554,68 +555,6 @@ mlxn_status mlxn_op_matmul(mlxn_encoder *enc, mlxn_buffer *x, const mlxn_weight 
     return mlxn_op_matmul_x8(enc, x, NULL, w, add, out);
 }
 
-/* An x8 buffer for rows of k values (kernels/params/matmul.h): k a
- * multiple of 32, MLXN_X8_ROW_BYTES(k) bytes a row, 16-byte aligned, not
- * overlapping `other`. */
-static mlxn_status check_x8(mlxn_encoder *enc, const char *op, const char *arg,
-                            mlxn_buffer *x8, int64_t rows, int64_t k, mlxn_buffer *other)
-{
-    if (k % 32)
-        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
-                          "%s: %s needs rows of a multiple of 32 values, not %lld", op, arg,
-                          (long long)k);
-    if (mlxn_buffer_bytes(x8) < (size_t)rows * MLXN_X8_ROW_BYTES((uint64_t)k))
-        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
-                          "%s: %s has %zu bytes, %lld rows of k = %lld need %llu", op, arg,
-                          mlxn_buffer_bytes(x8), (long long)rows, (long long)k,
-                          (unsigned long long)((uint64_t)rows *
-                                               MLXN_X8_ROW_BYTES((uint64_t)k)));
-    if (mlxn__buffer_addr(x8, 0) % 16)
-        return fail(enc, op, "is not 16-byte aligned", arg);
-    if (overlaps(x8, other))
-        return fail(enc, op, "overlaps an f32 argument", arg);
-    return MLXN_OK;
-}
-
-size_t mlxn_x8_row_bytes(int64_t k)
-{
-    return k > 0 && k % 32 == 0 && k <= INT32_MAX ? (size_t)MLXN_X8_ROW_BYTES((uint64_t)k) : 0;
-}
-
-mlxn_status mlxn_op_round_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8)
-{
-    const char *op = "round_x8";
-    if (!enc)
-        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
-    if (!x8)
-        return fail(enc, op, "is NULL", "x8");
-    mlxn_status st = mlxn__op_check_dtype(enc, op, "x", x, MLXN_DTYPE_F32, -1);
-    if (st != MLXN_OK)
-        return st;
-    int64_t rows, k;
-    mlxn__op_rows_cols(x, &rows, &k);
-    if ((st = check_x8(enc, op, "x8", x8, rows, k, x)) != MLXN_OK)
-        return st;
-    if (rows > INT32_MAX || k > INT32_MAX / 2)
-        return fail(enc, op, "is too large", "x");
-    mlxn_kernel *kn;
-    if ((st = mlxn__op_kernel(enc, &kn, "round_x8_f32")) != MLXN_OK)
-        return st;
-    mlxn_matmul_params p;
-    memset(&p, 0, sizeof p);
-    p.m = (uint32_t)rows;
-    p.k = (uint32_t)k;
-    mlxn__op_launch l;
-    mlxn__op_begin(&l, kn, MLXN_OP_MATMUL);
-    mlxn__op_buf(&l, x, 1, 0);
-    mlxn__op_buf(&l, x8, 0, 1);
-    const uint64_t warps = (uint64_t)rows * (uint64_t)(k / 32);
-    l.block.x = 256;
-    l.grid.x = (uint32_t)((warps + 7) / 8 < 65535 ? (warps + 7) / 8 : 65535);
-    mlxn__op_bytes(&l, &p, sizeof p);
-    return mlxn__op_encode(enc, &l);
-}
-
 mlxn_status mlxn_op_matmul_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8,
                               const mlxn_weight *w, mlxn_buffer *add, mlxn_buffer *out)
 {
@@ -623,7 +562,7 @@ mlxn_status mlxn_op_matmul_x8(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *x8
     int64_t m;
     mlxn_status st = check_matmul(enc, "matmul", x, w, add, out, &d, &m);
     if (st == MLXN_OK && x8)
-        st = check_x8(enc, "matmul", "x8", x8, m, d.k, out);
+        st = mlxn__mm_check_x8(enc, "matmul", "x8", x8, m, d.k, out);
     if (st != MLXN_OK)
         return st;
     if (m <= MLXN_MATVEC_MAX_M)
@@ -672,7 +611,7 @@ static mlxn_status norm_args(mlxn_encoder *enc, const char *op, mlxn_buffer *x,
         return fail(enc, op, "is NULL", "norm_w");
     if (!norm)
         return fail(enc, op, "is NULL (the scratch of the separate norm)", "norm");
-    if (overlaps(norm, x))
+    if (mlxn__mm_overlaps(norm, x))
         return fail(enc, op, "overlaps x", "norm");
     return mlxn__op_check_elems(enc, op, "x", x, "norm", norm);
 }
@@ -725,8 +664,8 @@ mlxn_status mlxn_op_norm_matmul_swiglu_x8(mlxn_encoder *enc, mlxn_buffer *x,
     if (st == MLXN_OK)
         st = norm_args(enc, op, x, norm_w, norm);
     if (st == MLXN_OK && out_x8)
-        st = check_x8(enc, op, "out_x8", out_x8, m, g.n, out);
-    if (st == MLXN_OK && out_x8 && (overlaps(out_x8, x) || overlaps(out_x8, norm)))
+        st = mlxn__mm_check_x8(enc, op, "out_x8", out_x8, m, g.n, out);
+    if (st == MLXN_OK && out_x8 && (mlxn__mm_overlaps(out_x8, x) || mlxn__mm_overlaps(out_x8, norm)))
         st = fail(enc, op, "overlaps x or norm", "out_x8");
     if (st != MLXN_OK)
         return st;
@@ -767,52 +706,4 @@ int mlxn_op_swiglu_x8_pays(mlxn_encoder *enc, mlxn_buffer *x, mlxn_buffer *norm_
     const int self = norm_fuses(enc, &g, x, norm_w, 1, 2) && norm_fuses(enc, &u, x, norm_w, 1, 2) &&
                      x8_variant(&g, &u) >= X8_TMA && x8o_fits(enc, &g, &l);
     return self && !dense_tma_ok(enc, &d, h, 1, 1) && use_x8(enc, &d, h, 1, 1);
-}
-
-/* ---- dequantization on the device ------------------------------------------------------- */
-static mlxn_status dequant(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *out,
-                           size_t offset, mlxn_dtype out_dtype)
-{
-    mlxn_kernel *k;
-    mlxn_status st = mlxn__op_kernel(enc, &k, "dequant_%s", d->fmt);
-    if (st != MLXN_OK)
-        return st;
-    mlxn_matmul_params p = mlxn__mm_params(d, 0);
-    p.flags |= out_dtype == MLXN_DTYPE_BF16 ? MLXN_MM_OUT_BF16
-               : out_dtype == MLXN_DTYPE_F16 ? MLXN_MM_OUT_F16
-                                             : 0;
-    size_t bytes = (size_t)d->n * (size_t)d->k * (out_dtype == MLXN_DTYPE_F32 ? 4 : 2);
-    mlxn__op_launch l;
-    mlxn__op_begin(&l, k, MLXN_OP_COPY);
-    mlxn__mm_bind_weight(&l, d);
-    mlxn__mm_bind_range(&l, out, offset, bytes, 0, 1);
-    mlxn__op_bytes(&l, &p, sizeof p);
-    l.block.x = 256;
-    l.grid = mlxn__op_grid_1d((uint64_t)d->n * (uint64_t)d->k / 32, 256, 1, 1u << 20);
-    return mlxn__op_encode(enc, &l);
-}
-
-mlxn_status mlxn__mm_dequant_to(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *ws,
-                                size_t offset, mlxn_dtype out_dtype)
-{
-    return dequant(enc, d, ws, offset, out_dtype);
-}
-
-mlxn_status mlxn_op_dequantize(mlxn_encoder *enc, const mlxn_weight *w, mlxn_buffer *out)
-{
-    const char *op = "dequantize";
-    if (!enc)
-        return mlxn__fail(NULL, MLXN_ERR_INVALID_ARG, "%s: NULL encoder", op);
-    mlxn__mm_w d;
-    mlxn_status st = mlxn__mm_check_weight(enc, op, "w", w, &d);
-    if (st == MLXN_OK)
-        st = mlxn__op_check_dtype(enc, op, "out", out, MLXN_DTYPE_F32, MLXN_DTYPE_F16,
-                                  MLXN_DTYPE_BF16, -1);
-    if (st != MLXN_OK)
-        return st;
-    if (mlxn_buffer_elems(out) != d.n * d.k)
-        return mlxn__fail(mlxn_encoder_device(enc), MLXN_ERR_INVALID_ARG,
-                          "%s: out has %lld elements, W has %lld x %lld", op,
-                          (long long)mlxn_buffer_elems(out), (long long)d.n, (long long)d.k);
-    return dequant(enc, &d, out, 0, out->dtype);
 }

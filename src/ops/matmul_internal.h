@@ -35,6 +35,15 @@ void mlxn__mm_bind_range(mlxn__op_launch *l, mlxn_buffer *b, size_t offset, size
 mlxn_status mlxn__mm_dequant_to(mlxn_encoder *enc, const mlxn__mm_w *d, mlxn_buffer *ws,
                                 size_t offset, mlxn_dtype out_dtype);
 
+/* Whether two buffers share bytes of one allocation. */
+int mlxn__mm_overlaps(const mlxn_buffer *a, const mlxn_buffer *b);
+
+/* An x8 buffer (matmul_x8.c) for `rows` rows of k values: k a multiple of
+ * 32, MLXN_X8_ROW_BYTES(k) bytes a row, 16-byte aligned, not overlapping
+ * `other` (may be NULL); errors name `arg`. */
+mlxn_status mlxn__mm_check_x8(mlxn_encoder *enc, const char *op, const char *arg,
+                              mlxn_buffer *x8, int64_t rows, int64_t k, mlxn_buffer *other);
+
 /* out (m, n) = silu(gu[:, :n]) * gu[:, n:2n], gu (m, 2n) f32 at the start
  * of a workspace. */
 mlxn_status mlxn__mm_swiglu_join(mlxn_encoder *enc, mlxn_buffer *gu, int64_t m, int64_t n,

@@ -21,6 +21,7 @@
  */
 #include "ops/optest.h"
 #include "ops/quant_ref.h"
+#include "ops/x8_ref.h"
 #include "params/matmul.h"
 
 #include <math.h>
@@ -192,16 +193,11 @@ static void upload_weight(ot_ctx *c, const fmt_desc *f, int64_t n, int64_t k,
 static void round_x8(const float *x, int64_t k, double *xr)
 {
     for (int64_t b = 0; b < k / 32; b++) {
-        const float *xb = x + b * 32;
-        uint32_t amax = 0;
-        for (int i = 0; i < 32; i++) {
-            uint32_t u;
-            memcpy(&u, &xb[i], 4);
-            amax = (u & 0x7fffffffu) > amax ? u & 0x7fffffffu : amax;
-        }
-        float inv, d = mlxn_x8_scale(amax, &inv);
+        int8_t q[32];
+        int32_t isum;
+        const float d = x8_ref_block(x + b * 32, q, &isum);
         for (int i = 0; i < 32; i++)
-            xr[b * 32 + i] = (double)d * mlxn_x8_round(xb[i] * inv);
+            xr[b * 32 + i] = (double)d * q[i];
     }
 }
 
@@ -378,72 +374,6 @@ static void run_mm(ot_ctx *c, const optest_row *r)
                                                  : d[0];
         }
     ot_result(c, NULL, ref, m * n);
-}
-
-/* ---- round_x8 ------------------------------------------------------------------ */
-/* i[1] m, i[2] k. x random with, per row, block 1 zero, block 2 below
- * 2^-100 (d = 0), block 3 holding an Inf (d = Inf, codes 0); the output is
- * the x8 buffer's bytes, its slots still the harness's poison (0xff) as
- * round_x8 leaves them. */
-static void run_round_x8(ot_ctx *c, const optest_row *r)
-{
-    const int64_t m = r->i[1], k = r->i[2], nb = k / 32;
-    const uint64_t row = MLXN_X8_ROW_BYTES((uint64_t)k);
-    float *x = ot_rand(c, m * k, -3.0f, 3.0f, MLXN_DTYPE_F32);
-    if (!x)
-        return;
-    for (int64_t i = 0; i < m; i++)
-        for (int t = 0; t < 32; t++) {
-            float *xr = x + i * k;
-            if (nb > 1)
-                xr[32 + t] = 0.0f;
-            if (nb > 2)
-                xr[64 + t] *= 1e-32f;
-            if (nb > 3 && t == 5)
-                xr[96 + t] = -INFINITY;
-        }
-    int64_t sx[2] = {m, k}, sb[1] = {m * (int64_t)row};
-    if (ot_dev(c)) {
-        mlxn_buffer *bx = ot_in(c, MLXN_DTYPE_F32, 2, sx, x);
-        mlxn_buffer *b8 = ot_out(c, MLXN_DTYPE_U8, 1, sb);
-        if (!bx || !b8)
-            return;
-        OT_OK(c, mlxn_op_round_x8(ot_enc(c), bx, b8));
-        ot_result(c, b8, NULL, sb[0]);
-        return;
-    }
-    double *ref = ot_doubles(c, sb[0]);
-    uint8_t *img = malloc((size_t)sb[0]);
-    if (!ref || !img) {
-        free(img);
-        return;
-    }
-    memset(img, 0xff, (size_t)sb[0]);
-    for (int64_t i = 0; i < m; i++) {
-        uint8_t *o = img + i * row;
-        for (int64_t b = 0; b < nb; b++) {
-            const float *xb = x + i * k + b * 32;
-            uint32_t amax = 0;
-            for (int t = 0; t < 32; t++) {
-                uint32_t u;
-                memcpy(&u, &xb[t], 4);
-                amax = (u & 0x7fffffffu) > amax ? u & 0x7fffffffu : amax;
-            }
-            float inv, d = mlxn_x8_scale(amax, &inv);
-            int32_t sum = 0;
-            for (int t = 0; t < 32; t++) {
-                int q = mlxn_x8_round(xb[t] * inv);
-                o[b * 32 + t] = (uint8_t)(int8_t)q;
-                sum += q;
-            }
-            memcpy(o + MLXN_X8_D_OFF((uint64_t)k) + 4 * b, &d, 4);
-            memcpy(o + MLXN_X8_ISUM_OFF((uint64_t)k) + 4 * b, &sum, 4);
-        }
-    }
-    for (int64_t i = 0; i < sb[0]; i++)
-        ref[i] = img[i];
-    free(img);
-    ot_result(c, NULL, ref, sb[0]);
 }
 
 /* A kernel name that outlives the call (rows keep pointers); a full table
@@ -822,20 +752,6 @@ OPTEST_ROWS(matmul)
              i++)
             add_mm_row_w(fi, 1, mlx8_rows[i][0], mlx8_rows[i][1], mlx8_rows[i][2],
                          mlx8_rows[i][3], 0, 1);
-    }
-    /* round_x8: one block; a row of 4096; rows of 14336 */
-    static const int64_t rx_rows[][2] = {{1, 32}, {1, 4096}, {3, 14336}, {2, 160}};
-    for (unsigned i = 0; i < sizeof rx_rows / sizeof rx_rows[0]; i++) {
-        optest_row r;
-        memset(&r, 0, sizeof r);
-        r.kernel = "round_x8_f32";
-        r.i[1] = rx_rows[i][0];
-        r.i[2] = rx_rows[i][1];
-        snprintf(r.label, sizeof r.label, "round_x8 m=%lld k=%lld", (long long)r.i[1],
-                 (long long)r.i[2]);
-        r.exact = 1;
-        r.run = run_round_x8;
-        optest_add(&r);
     }
     static const mlxn_dtype outs[3] = {MLXN_DTYPE_F32, MLXN_DTYPE_F16, MLXN_DTYPE_BF16};
     for (int fi = 0; fi < N_FMTS; fi++)
